@@ -1,0 +1,3 @@
+from faithtrace.cli._main import run
+
+run()
