@@ -2,9 +2,9 @@
 
 __version__ = "0.1.0"
 
-from faithtrace.agents import CoTAgent, Episode, Step, parse_answer, segment  # noqa: E402
-from faithtrace.errors import FaithtraceError  # noqa: E402
-from faithtrace.llm import (  # noqa: E402
+from faithtrace.agents import CoTAgent, Episode, Step, parse_answer, segment
+from faithtrace.errors import FaithtraceError
+from faithtrace.llm import (
     REGISTRY,
     Backend,
     Completion,
@@ -12,8 +12,8 @@ from faithtrace.llm import (  # noqa: E402
     load_backend,
     resolve_model,
 )
-from faithtrace.store import connect, list_episodes, run_query  # noqa: E402
-from faithtrace.tracer import Recorder, Tracing, setup_tracing  # noqa: E402
+from faithtrace.store import connect, list_episodes, run_query
+from faithtrace.tracer import Recorder, Tracing, setup_tracing
 
 __all__ = [
     "REGISTRY",

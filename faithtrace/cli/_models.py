@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 
 from faithtrace.cli._output import print_json, print_rows
 from faithtrace.llm import REGISTRY, is_cached, is_installed
@@ -10,7 +11,7 @@ from faithtrace.llm._registry import models_dir
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
-             add_db: object) -> None:
+             add_db: Callable[[argparse.ArgumentParser], None]) -> None:
     models = subparsers.add_parser("models", help="list the packaged models")
     models.add_argument("--json", action="store_true", help="print as JSON")
     models.set_defaults(handler=run_models)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 
 from faithtrace.cli._output import FORMATS, print_json, print_rows
 from faithtrace.config import db_path
@@ -11,28 +12,28 @@ from faithtrace.store import connect, latest_version, list_episodes, run_query, 
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
-             add_db: object) -> None:
+             add_db: Callable[[argparse.ArgumentParser], None]) -> None:
     sql = subparsers.add_parser("sql", help="run a SQL query over the traces")
     sql.add_argument("query", help='e.g. "SELECT * FROM steps LIMIT 10"')
     sql.add_argument("--format", choices=FORMATS, default="table", help="output format")
-    add_db(sql)  # type: ignore[operator]
+    add_db(sql)
     sql.set_defaults(handler=run_sql)
 
     traces = subparsers.add_parser("traces", help="list recent episodes")
     traces.add_argument("--limit", type=int, default=20, help="how many (default 20)")
     traces.add_argument("--json", action="store_true", help="print as JSON")
-    add_db(traces)  # type: ignore[operator]
+    add_db(traces)
     traces.set_defaults(handler=run_traces)
 
     db = subparsers.add_parser("db", help="the trace database itself")
     verbs = db.add_subparsers(dest="verb", required=True, metavar="VERB")
     path = verbs.add_parser("path", help="print the database path")
-    add_db(path)  # type: ignore[operator]
+    add_db(path)
     path.set_defaults(handler=run_db_path)
     schema = verbs.add_parser("schema", help="print the schema document (docs/schema.md)")
     schema.set_defaults(handler=run_db_schema)
     migrate = verbs.add_parser("migrate", help="create or upgrade the database schema")
-    add_db(migrate)  # type: ignore[operator]
+    add_db(migrate)
     migrate.set_defaults(handler=run_db_migrate)
 
 

@@ -1,17 +1,22 @@
-"""`faithtrace run cot "QUESTION"`: run one traced episode and print it."""
+"""`faithtrace run AGENT "QUESTION"`: the shared options and output of every agent command.
+
+Each agent adds its own subcommand in `_run_<agent>.py` and is listed in `AGENT_COMMANDS`.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
+from types import ModuleType
 
 from rich.console import Console
 
 from faithtrace.agents import CoTAgent, Episode
 from faithtrace.cli._output import print_json
 from faithtrace.errors import UsageError
-from faithtrace.llm import BACKENDS, DEFAULT_DEMO_MODEL, load_backend
-from faithtrace.tracer import Recorder, setup_tracing
+from faithtrace.llm import BACKENDS, DEFAULT_DEMO_MODEL, Backend, load_backend
+from faithtrace.tracer import Recorder, Tracing, setup_tracing
 
 
 def add_model_options(parser: argparse.ArgumentParser) -> None:
@@ -28,16 +33,41 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=None, help="sampling seed")
 
 
+def add_agent_parser(agents: argparse._SubParsersAction[argparse.ArgumentParser], name: str,
+                     help_text: str, add_db: Callable[[argparse.ArgumentParser], None],
+                     handler: Callable[[argparse.Namespace], int]) -> argparse.ArgumentParser:
+    """A `run NAME "QUESTION"` subcommand with the options every agent shares."""
+    parser = agents.add_parser(name, help=help_text)
+    parser.add_argument("question", help="the question to answer")
+    add_model_options(parser)
+    add_db(parser)
+    parser.add_argument("--json", action="store_true", help="print the episode as JSON")
+    parser.set_defaults(handler=handler)
+    return parser
+
+
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
-             add_db: object) -> None:
+             add_db: Callable[[argparse.ArgumentParser], None]) -> None:
     run = subparsers.add_parser("run", help="run one traced agent episode")
     agents = run.add_subparsers(dest="agent", required=True, metavar="AGENT")
-    cot = agents.add_parser("cot", help="chain-of-thought: reason step by step, then answer")
-    cot.add_argument("question", help="the question to answer")
-    add_model_options(cot)
-    add_db(cot)  # type: ignore[operator]
-    cot.add_argument("--json", action="store_true", help="print the episode as JSON")
-    cot.set_defaults(handler=run_cot)
+    add_agent_parser(agents, "cot", "chain-of-thought: reason step by step, then answer",
+                     add_db, run_cot)
+    for module in AGENT_COMMANDS:
+        module.register(agents, add_db)
+
+
+def check_question(question: str) -> None:
+    if not question.strip():
+        raise UsageError("the question is empty; pass the question to answer as text")
+
+
+def report(episode: Episode, args: argparse.Namespace, tracing: Tracing) -> None:
+    """Print a finished episode: JSON with --json, else steps and answer for people."""
+    if args.json:
+        print_json({**episode.to_dict(), "model": args.model, "db": str(tracing.db_path)})
+    else:
+        print_episode(episode)
+        print(f"trace written to {tracing.db_path}", file=sys.stderr)
 
 
 def print_episode(episode: Episode) -> None:
@@ -58,24 +88,24 @@ def print_episode(episode: Episode) -> None:
         console.print(f"[bold red]no answer[/bold red] ({episode.no_answer_reason})")
 
 
-def run_cot(args: argparse.Namespace) -> int:
-    if not args.question.strip():
-        raise UsageError("the question is empty; pass the question to answer as text")
+def start(args: argparse.Namespace) -> tuple[Tracing, Backend, Recorder]:
+    """Tracing, the model backend and a recorder, from the shared options."""
+    check_question(args.question)
     tracing = setup_tracing(args.db)
     print(f"loading {args.model} ...", file=sys.stderr)
     backend = load_backend(args.backend, args.model)
-    agent = CoTAgent(backend, Recorder(tracing.tracer, tracing.capture_content),
-                     max_new_tokens=args.max_new_tokens, temperature=args.temperature,
-                     seed=args.seed)
+    return tracing, backend, Recorder(tracing.tracer, tracing.capture_content)
+
+
+def run_cot(args: argparse.Namespace) -> int:
+    tracing, backend, recorder = start(args)
+    agent = CoTAgent(backend, recorder, max_new_tokens=args.max_new_tokens,
+                     temperature=args.temperature, seed=args.seed)
     episode = agent.run(args.question)
     tracing.shutdown()
-    if args.json:
-        print_json({"trace_id": episode.trace_id, "answer": episode.answer,
-                    "answer_source": episode.answer_source,
-                    "no_answer_reason": episode.no_answer_reason,
-                    "steps": [s.to_dict() for s in episode.steps],
-                    "model": args.model, "db": str(tracing.db_path)})
-    else:
-        print_episode(episode)
-        print(f"trace written to {tracing.db_path}", file=sys.stderr)
+    report(episode, args, tracing)
     return 0
+
+
+# Other agents' subcommand modules, each with register(agents, add_db).
+AGENT_COMMANDS: list[ModuleType] = []

