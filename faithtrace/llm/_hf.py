@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from itertools import groupby
-from typing import Any
+from typing import Any, cast
 
 import torch
 
@@ -47,7 +47,7 @@ class HFBackend:
         self.tokenizer.padding_side = "left"
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
-        self.model: Any = AutoModelForCausalLM.from_pretrained(str(resolved.path), dtype=dtype)
+        self.model: Any = cast(Any, AutoModelForCausalLM).from_pretrained(str(resolved.path), dtype=dtype)
         self.model.to(device)
         self.model.eval()
         self.device = device
