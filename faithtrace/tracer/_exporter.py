@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pyarrow as pa
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
@@ -42,17 +43,43 @@ STEP_COLUMNS = ["trace_id", "span_id", "step_index", "kind", "text", "char_start
 
 
 def _json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, default=str, separators=(",", ":"))
+    # orjson is ~10x faster than json here, and JSON encoding is most of the ingest cost.
+    return orjson.dumps(value, default=str).decode()
 
 
 def _int_or_none(value: Any) -> int | None:
     return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
+def _ints(values: list[Any]) -> pa.Array:
+    try:
+        return pa.array(values, pa.int64())
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):  # a caller set a non-int attribute
+        return pa.array([_int_or_none(v) for v in values], pa.int64())
+
+
+def _strings(values: list[Any]) -> pa.Array:
+    try:
+        return pa.array(values, pa.string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        return pa.array([None if v is None else str(v) for v in values], pa.string())
+
+
 def _timestamps(nanos: list[int]) -> pa.Array:
     return pa.array(nanos, pa.int64()).cast(pa.timestamp("ns")).cast(
         pa.timestamp("us"), safe=False
     )
+
+
+def _plain_attributes(span: ReadableSpan) -> dict[str, Any]:
+    # The public `attributes` is a MappingProxy over BoundedAttributes over a dict; going
+    # through both Mapping layers per key cost more than the JSON encoding. A finished span's
+    # attributes no longer change, so read the SDK's dict directly, and fall back to the
+    # public API if the SDK's internals ever move.
+    inner = getattr(getattr(span, "_attributes", None), "_dict", None)
+    if isinstance(inner, dict):
+        return inner
+    return dict(span.attributes or {})
 
 
 def _document_rows(trace_id: str, span_id: str, attrs: dict[str, Any],
@@ -83,85 +110,85 @@ class ArrowBatch:
     documents: pa.Table
 
 
+def _events_json(span: ReadableSpan) -> str:
+    # `span.events` and `span.links` copy into a new tuple on every access; peek first.
+    if not getattr(span, "_events", True):
+        return "[]"
+    return _json([{"name": e.name, "time": e.timestamp, "attributes": dict(e.attributes or {})}
+                  for e in span.events])
+
+
+def _links_json(span: ReadableSpan) -> str:
+    if not getattr(span, "_links", True):
+        return "[]"
+    return _json([{"trace_id": format(link.context.trace_id, "032x"),
+                   "span_id": format(link.context.span_id, "016x"),
+                   "attributes": dict(link.attributes or {})} for link in span.links])
+
+
 def spans_to_arrow(spans: Sequence[ReadableSpan]) -> ArrowBatch:
     """Convert finished spans to Arrow tables in the store's columns: the spans themselves,
-    plus the typed rows their attributes carry (reasoning steps, retrieved documents)."""
-    cols: dict[str, list[Any]] = {name: [] for name in SPAN_COLUMNS}
-    steps: dict[str, list[Any]] = {name: [] for name in STEP_COLUMNS}
-    docs: dict[str, list[Any]] = {name: [] for name in DOCUMENT_COLUMNS}
+    plus the typed rows their attributes carry (reasoning steps, retrieved documents).
+
+    Built column by column with comprehensions: a per-span loop appending to thirty lists
+    was the bottleneck of ingest (about 5x slower).
+    """
+    spans = [s for s in spans if s.context is not None]
+    contexts = [s.context for s in spans]
+    attrs = [_plain_attributes(s) for s in spans]
+    trace_ids = [format(c.trace_id, "032x") for c in contexts]  # type: ignore[union-attr]
+    span_ids = [format(c.span_id, "016x") for c in contexts]  # type: ignore[union-attr]
+    starts = [s.start_time or 0 for s in spans]
+    ends = [s.end_time or start for s, start in zip(spans, starts, strict=True)]
     resource_json: dict[int, str] = {}
-    for span in spans:
-        ctx = span.context
-        if ctx is None:
-            continue
-        trace_id = format(ctx.trace_id, "032x")
-        span_id = format(ctx.span_id, "016x")
-        attrs = dict(span.attributes or {})
-        start = span.start_time or 0
-        end = span.end_time or start
-        cols["trace_id"].append(trace_id)
-        cols["span_id"].append(span_id)
-        cols["parent_span_id"].append(format(span.parent.span_id, "016x") if span.parent else None)
-        cols["name"].append(span.name)
-        cols["kind"].append(span.kind.name)
-        cols["start_time"].append(start)
-        cols["end_time"].append(end)
-        cols["duration_ms"].append((end - start) / 1e6)
-        cols["status_code"].append(span.status.status_code.name)
-        cols["status_message"].append(span.status.description)
-        resource = span.resource
-        res_json = resource_json.get(id(resource))
-        if res_json is None:
-            res_json = resource_json[id(resource)] = _json(dict(resource.attributes))
-        cols["service_name"].append(resource.attributes.get("service.name"))
-        cols["scope_name"].append(span.instrumentation_scope.name if span.instrumentation_scope else None)
-        for key, column in _STRING_COLUMNS:
-            value = attrs.get(key)
-            cols[column].append(None if value is None else str(value))
-        for key, column in _INT_COLUMNS:
-            cols[column].append(_int_or_none(attrs.get(key)))
-        cols["attributes"].append(_json(attrs))
-        cols["events"].append(
-            _json([{"name": e.name, "time": e.timestamp, "attributes": dict(e.attributes or {})}
-                   for e in span.events]) if span.events else "[]"
-        )
-        cols["links"].append(
-            _json([{"trace_id": format(link.context.trace_id, "032x"),
-                    "span_id": format(link.context.span_id, "016x"),
-                    "attributes": dict(link.attributes or {})} for link in span.links])
-            if span.links else "[]"
-        )
-        cols["resource"].append(res_json)
-        if attrs.get(sc.GEN_AI_OPERATION_NAME) == sc.OP_RETRIEVAL:
-            _document_rows(trace_id, span_id, attrs, docs)
-        step_index = attrs.get(sc.STEP_INDEX)
-        if step_index is not None:
-            steps["trace_id"].append(trace_id)
-            steps["span_id"].append(span_id)
-            steps["step_index"].append(_int_or_none(step_index))
-            steps["kind"].append(str(attrs.get(sc.STEP_KIND, "thought")))
-            text = attrs.get(sc.STEP_TEXT)
-            steps["text"].append(None if text is None else str(text))
-            for key, column in ((sc.STEP_CHAR_START, "char_start"), (sc.STEP_CHAR_END, "char_end"),
-                                (sc.STEP_TOKEN_START, "token_start"), (sc.STEP_TOKEN_END, "token_end")):
-                steps[column].append(_int_or_none(attrs.get(key)))
-            source = attrs.get(sc.STEP_SOURCE_SPAN_ID)
-            steps["source_span_id"].append(None if source is None else str(source))
-    arrays: dict[str, pa.Array] = {}
-    for name in SPAN_COLUMNS:
-        if name in ("start_time", "end_time"):
-            arrays[name] = _timestamps(cols[name])
-        elif name == "duration_ms":
-            arrays[name] = pa.array(cols[name], pa.float64())
-        elif name in sc.PROMOTED_INT.values():
-            arrays[name] = pa.array(cols[name], pa.int64())
-        else:
-            arrays[name] = pa.array(cols[name], pa.string())
-    step_arrays = {
-        name: pa.array(values, pa.int64() if name in ("step_index", "char_start", "char_end",
-                                                       "token_start", "token_end") else pa.string())
-        for name, values in steps.items()
+    for s in spans:
+        if id(s.resource) not in resource_json:
+            resource_json[id(s.resource)] = _json(dict(s.resource.attributes))
+    statuses = [s.status for s in spans]
+    arrays: dict[str, pa.Array] = {
+        "trace_id": pa.array(trace_ids, pa.string()),
+        "span_id": pa.array(span_ids, pa.string()),
+        "parent_span_id": pa.array(
+            [format(s.parent.span_id, "016x") if s.parent else None for s in spans], pa.string()),
+        "name": pa.array([s.name for s in spans], pa.string()),
+        "kind": pa.array([s.kind.name for s in spans], pa.string()),
+        "start_time": _timestamps(starts),
+        "end_time": _timestamps(ends),
+        "duration_ms": pa.array([(e - b) / 1e6 for b, e in zip(starts, ends, strict=True)],
+                                pa.float64()),
+        "status_code": pa.array([st.status_code.name for st in statuses], pa.string()),
+        "status_message": pa.array([st.description for st in statuses], pa.string()),
+        "service_name": _strings([s.resource.attributes.get("service.name") for s in spans]),
+        "scope_name": pa.array([s.instrumentation_scope.name if s.instrumentation_scope else None
+                                for s in spans], pa.string()),
     }
+    for key, column in _STRING_COLUMNS:
+        arrays[column] = _strings([a.get(key) for a in attrs])
+    for key, column in _INT_COLUMNS:
+        arrays[column] = _ints([a.get(key) for a in attrs])
+    arrays["attributes"] = pa.array([_json(a) for a in attrs], pa.string())
+    arrays["events"] = pa.array([_events_json(s) for s in spans], pa.string())
+    arrays["links"] = pa.array([_links_json(s) for s in spans], pa.string())
+    arrays["resource"] = pa.array([resource_json[id(s.resource)] for s in spans], pa.string())
+
+    docs: dict[str, list[Any]] = {name: [] for name in DOCUMENT_COLUMNS}
+    at = [i for i, a in enumerate(attrs) if sc.STEP_INDEX in a]
+    step_attrs = [attrs[i] for i in at]
+    step_arrays = {
+        "trace_id": pa.array([trace_ids[i] for i in at], pa.string()),
+        "span_id": pa.array([span_ids[i] for i in at], pa.string()),
+        "step_index": _ints([a.get(sc.STEP_INDEX) for a in step_attrs]),
+        "kind": _strings([a.get(sc.STEP_KIND, "thought") for a in step_attrs]),
+        "text": _strings([a.get(sc.STEP_TEXT) for a in step_attrs]),
+        "char_start": _ints([a.get(sc.STEP_CHAR_START) for a in step_attrs]),
+        "char_end": _ints([a.get(sc.STEP_CHAR_END) for a in step_attrs]),
+        "token_start": _ints([a.get(sc.STEP_TOKEN_START) for a in step_attrs]),
+        "token_end": _ints([a.get(sc.STEP_TOKEN_END) for a in step_attrs]),
+        "source_span_id": _strings([a.get(sc.STEP_SOURCE_SPAN_ID) for a in step_attrs]),
+    }
+    for i, a in enumerate(attrs):
+        if a.get(sc.GEN_AI_OPERATION_NAME) == sc.OP_RETRIEVAL:
+            _document_rows(trace_ids[i], span_ids[i], a, docs)
     doc_arrays = {
         name: pa.array(values, pa.int64() if name == "rank" else
                        pa.float64() if name == "score" else pa.string())
