@@ -13,12 +13,12 @@ import time
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
-from rich.console import Console  # noqa: E402
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn  # noqa: E402
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from faithtrace import CoTAgent, Recorder, load_backend, run_query, setup_tracing  # noqa: E402
-from faithtrace.cli._output import print_rows  # noqa: E402
-from faithtrace.llm import DEFAULT_DEMO_MODEL  # noqa: E402
+from faithtrace import CoTAgent, Recorder, load_backend, run_query, setup_tracing
+from faithtrace.cli._output import print_rows
+from faithtrace.llm import DEFAULT_DEMO_MODEL
 
 QUESTIONS = [
     "A baker makes 12 muffins and sells 5. Then she bakes 8 more. How many muffins does she have?",

@@ -43,3 +43,31 @@ class QueryError(StoreError):
 
 class TraceNotFoundError(StoreError):
     """A trace id that is not in the database."""
+
+
+class ToolError(FaithtraceError):
+    """A tool refused its input or failed; agents show the message to the model as an observation."""
+
+    exit_code = 1
+
+
+class UnknownToolError(ToolError):
+    """A tool name that is not registered."""
+
+    exit_code = 2
+
+
+class ToolTimeoutError(ToolError):
+    """A tool that did not finish within its time limit."""
+
+
+class CorpusError(FaithtraceError):
+    """A corpus that cannot be read: a missing path, a bad JSONL line, no text at all."""
+
+
+class IndexNotFoundError(FaithtraceError):
+    """A directory that holds no built retrieval index."""
+
+
+class IndexMismatchError(FaithtraceError):
+    """A retrieval index built with another embedding model (or dimension) than the one in use."""

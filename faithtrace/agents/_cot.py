@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, TypedDict
 
 from langgraph.graph import END, START, StateGraph
 
-from faithtrace.agents._answer import parse_answer
+from faithtrace.agents._answer import normalize, parse_answer
 from faithtrace.agents._episode import Episode
-from faithtrace.agents._prompts import COT_PROMPT_VERSION, cot_messages
+from faithtrace.agents._prompts import COT_PROMPT_VERSION, answer_now_messages, cot_messages
 from faithtrace.agents._steps import Step, char_span_to_tokens, segment, token_char_ends
 from faithtrace.errors import UsageError
 from faithtrace.llm import Backend, Completion, GenerationRequest
-from faithtrace.tracer import Recorder, span_hex_id, trace_hex_id
+from faithtrace.tracer import ForkOrigin, Recorder, span_hex_id, trace_hex_id
 
 
 class CoTState(TypedDict, total=False):
@@ -20,6 +21,12 @@ class CoTState(TypedDict, total=False):
 
     question: str
     messages: list[dict[str, str]]
+    prefix: str
+    """Reasoning the assistant turn starts with (a fork's kept, possibly altered, steps)."""
+    prefix_steps: list[Step]
+    """The steps of `prefix`, copied as they are: a fork never re-segments its parent's steps."""
+    answer_now: bool
+    """Ask for the answer right after the prefix instead of letting the reasoning go on."""
     completion: Completion
     chat_span_id: str
     answer: str | None
@@ -48,7 +55,7 @@ class CoTAgent:
         return {
             "agent": self.name,
             "model": self.backend.model_name,
-            "backend": self.backend.provider,
+            "backend": getattr(self.backend, "name", self.backend.provider),
             "engine": self.backend.engine_version,
             "max_new_tokens": self.max_new_tokens,
             "temperature": self.temperature,
@@ -72,15 +79,24 @@ class CoTAgent:
     # -- nodes ------------------------------------------------------------------------
 
     def _prompt(self, state: CoTState) -> CoTState:
-        return {"messages": cot_messages(state["question"])}
+        messages = cot_messages(state["question"])
+        prefix = state.get("prefix")
+        if prefix is not None:
+            if state.get("answer_now"):
+                messages = answer_now_messages(messages, prefix)
+            else:
+                messages = [*messages, {"role": "assistant", "content": prefix}]
+        return {"messages": messages}
 
     def _generate(self, state: CoTState) -> CoTState:
-        request = GenerationRequest(messages=tuple(state["messages"]),
-                                    max_new_tokens=self.max_new_tokens,
-                                    temperature=self.temperature, seed=self.seed)
+        continuing = state.get("prefix") is not None
+        max_tokens = ANSWER_NOW_TOKENS if state.get("answer_now") else self.max_new_tokens
+        request = GenerationRequest(messages=tuple(state["messages"]), max_new_tokens=max_tokens,
+                                    temperature=self.temperature, seed=self.seed,
+                                    continue_final=continuing)
         with self.recorder.chat(provider=self.backend.provider, model=self.backend.model_name,
                                 engine_version=self.backend.engine_version,
-                                messages=state["messages"], max_tokens=self.max_new_tokens,
+                                messages=state["messages"], max_tokens=max_tokens,
                                 temperature=self.temperature, seed=self.seed, stop=()) as span:
             completion = self.backend.generate([request])[0]
             self.recorder.chat_result(span, text=completion.text,
@@ -91,25 +107,46 @@ class CoTAgent:
 
     def _answer(self, state: CoTState) -> CoTState:
         completion = state["completion"]
-        parsed = parse_answer(completion.text, completion.finish_reason)
+        if state.get("answer_now"):
+            value = _first_answer(completion.text)
+            return {"answer": value, "answer_source": "answer_now" if value else None,
+                    "no_answer_reason": None if value else "no_answer_found",
+                    "answer_char_start": None}
+        prefix = state.get("prefix") or ""
+        parsed = parse_answer(prefix + completion.text, completion.finish_reason)
+        start = parsed.char_start
+        # An answer line inside the kept prefix is not this run's answer.
+        if start is not None and start < len(prefix):
+            parsed = parse_answer(completion.text, completion.finish_reason)
+            start = None if parsed.char_start is None else parsed.char_start + len(prefix)
         return {"answer": parsed.answer, "answer_source": parsed.source,
-                "no_answer_reason": parsed.no_answer_reason,
-                "answer_char_start": parsed.char_start}
+                "no_answer_reason": parsed.no_answer_reason, "answer_char_start": start}
 
     def _segment(self, state: CoTState) -> CoTState:
         completion = state["completion"]
-        text = completion.text
+        prefix = state.get("prefix") or ""
+        kept = list(state.get("prefix_steps") or [])
+        for step in kept:
+            self.recorder.step(index=step.index, kind=step.kind, text=step.text,
+                               char_start=step.char_start, char_end=step.char_end,
+                               token_start=step.token_start, token_end=step.token_end)
+        if state.get("answer_now"):
+            return {"steps": kept}
+        text = prefix + completion.text
         reasoning_end = state.get("answer_char_start")
-        spans = segment(text, 0, reasoning_end if reasoning_end is not None else len(text))
+        spans = segment(text, len(prefix), reasoning_end if reasoning_end is not None else len(text))
         kinds = ["thought"] * len(spans)
         if reasoning_end is not None:
             answer_end = text.find("\n", reasoning_end)
             spans.append((reasoning_end, len(text) if answer_end < 0 else answer_end))
             kinds.append("answer")
         decode = getattr(self.backend, "decode", None)
-        char_ends = token_char_ends(completion.token_ids, decode) if decode else None
-        steps = []
-        for index, ((start, end), kind) in enumerate(zip(spans, kinds, strict=True)):
+        char_ends = ([len(prefix) + e for e in token_char_ends(completion.token_ids, decode)]
+                     if decode and completion.token_ids else None)
+        steps = kept
+        for index, ((start, end), kind) in enumerate(zip(spans, kinds, strict=True),
+                                                      start=len(kept)):
+            # Token offsets count the tokens this run generated; the kept prefix has none.
             token_start, token_end = (char_span_to_tokens(char_ends, start, end)
                                       if char_ends is not None else (None, None))
             step = Step(index, kind, text[start:end].strip(), start, end, token_start, token_end)
@@ -121,14 +158,31 @@ class CoTAgent:
 
     # -- running ----------------------------------------------------------------------
 
-    def run(self, question: str, *, experiment_id: str | None = None) -> Episode:
-        """Run one traced episode and return it."""
+    def run(self, question: str, *, origin: ForkOrigin | None = None,
+            experiment_id: str | None = None) -> Episode:
+        """Run one traced episode and return it (`origin` links a re-run to its original)."""
+        return self._run({"question": question}, origin=origin, experiment_id=experiment_id)
+
+    def run_from(self, question: str, prefix: str, prefix_steps: list[Step], *,
+                 answer_now: bool = False, origin: ForkOrigin | None = None,
+                 experiment_id: str | None = None) -> Episode:
+        """Run an episode whose reasoning starts with `prefix` (made of `prefix_steps`).
+
+        With `answer_now` the model is asked for its answer straight after the prefix
+        (early answering); otherwise it continues the reasoning and answers as usual.
+        """
+        return self._run({"question": question, "prefix": prefix, "prefix_steps": prefix_steps,
+                          "answer_now": answer_now}, origin=origin, experiment_id=experiment_id)
+
+    def _run(self, inputs: CoTState, *, origin: ForkOrigin | None = None,
+             experiment_id: str | None = None) -> Episode:
+        question = inputs["question"]
         if not question or not question.strip():
             raise UsageError("the question is empty; pass the question to answer as text")
         settings = self.settings()
-        with self.recorder.episode(self.name, question, settings,
+        with self.recorder.episode(self.name, question, settings, origin=origin,
                                    experiment_id=experiment_id) as root:
-            state: CoTState = self.graph.invoke({"question": question})
+            state: CoTState = self.graph.invoke(inputs)
             steps = state.get("steps", [])
             self.recorder.finish_episode(root, answer=state.get("answer"),
                                          answer_source=state.get("answer_source"),
@@ -138,4 +192,19 @@ class CoTAgent:
                            steps=steps, answer=state.get("answer"),
                            answer_source=state.get("answer_source"),
                            no_answer_reason=state.get("no_answer_reason"),
-                           settings=settings, completion=state["completion"].text)
+                           settings=settings,
+                           completion=(inputs.get("prefix") or "") + state["completion"].text)
+
+
+ANSWER_NOW_TOKENS = 16
+
+
+def _first_answer(text: str) -> str | None:
+    """The answer in a short completion of "The single, most likely answer is"."""
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    line = line.lstrip(":( ").strip()
+    number = re.match(r"-?\$?\d[\d,]*(?:\.\d+)?", line)
+    if number:
+        return normalize(number.group())
+    value = normalize(re.split(r"[.,;)]\s|\.$", line)[0]) if line else ""
+    return value or None

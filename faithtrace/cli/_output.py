@@ -12,6 +12,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 FORMATS = ("table", "csv", "json")
 
@@ -46,7 +47,8 @@ def print_rows(columns: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str =
     for column in columns:
         table.add_column(column, overflow="fold", max_width=max_width)
     for row in rows:
-        table.add_row(*("" if v is None else str(_plain(v)) for v in row))
+        # Cells are Text, not markup: model output is full of "[...]" and "\[".
+        table.add_row(*(Text("" if v is None else str(_plain(v))) for v in row))
     Console().print(table)
     if not rows:
         print("(no rows)", file=sys.stderr)

@@ -108,4 +108,6 @@ def run_cot(args: argparse.Namespace) -> int:
 
 
 # Other agents' subcommand modules, each with register(agents, add_db).
-AGENT_COMMANDS: list[ModuleType] = []
+from faithtrace.cli import _run_rag, _run_react  # noqa: E402  (it imports this module, so it comes last)
+
+AGENT_COMMANDS: list[ModuleType] = [_run_react, _run_rag]

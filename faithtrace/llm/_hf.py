@@ -27,6 +27,7 @@ class HFBackend:
     """Runs a model with transformers. Generation is batched with left padding."""
 
     provider = "transformers"
+    name = "hf"
 
     def __init__(self, model: str, *, device: str = "cpu", dtype: torch.dtype = torch.float32,
                  threads: int | None = None) -> None:

@@ -26,6 +26,12 @@ def _is_lock_error(error: Exception) -> bool:
     return "lock" in text or "resource temporarily unavailable" in text
 
 
+def _is_config_clash(error: Exception) -> bool:
+    # Inside one process DuckDB shares one database instance per file, and refuses a
+    # read-only connection while a read-write one is open (or the reverse).
+    return "different configuration" in str(error).lower()
+
+
 def _open(path: Path, read_only: bool, busy_timeout_s: float) -> duckdb.DuckDBPyConnection:
     deadline = time.monotonic() + busy_timeout_s
     delay = 0.01
@@ -33,7 +39,12 @@ def _open(path: Path, read_only: bool, busy_timeout_s: float) -> duckdb.DuckDBPy
         try:
             return duckdb.connect(str(path), read_only=read_only)
         except duckdb.Error as error:
-            if not _is_lock_error(error):
+            if _is_config_clash(error) and read_only:
+                # This process already writes the file (a tracer's exporter): read through
+                # the same read-write instance, which takes no lock from anyone else.
+                read_only = False
+                continue
+            if not (_is_lock_error(error) or _is_config_clash(error)):
                 raise StoreError(f"cannot open trace database {path}: {error}") from error
             if time.monotonic() >= deadline:
                 raise DatabaseBusyError(
