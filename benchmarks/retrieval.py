@@ -7,6 +7,8 @@ Two kinds of numbers, kept apart in the output:
   output), because embedding 100k real chunks would take hours on two cores; FAISS cost does not
   depend on where the vectors came from, only HNSW recall does (reported against the flat index).
 - the embedding row uses the REAL model on real Factbook chunks, to price building real indexes.
+- the last row is HNSW recall on REAL vectors (the saved factbook index, queried with Factbook
+  questions): random vectors are HNSW's worst case, so their recall says little about real use.
 """
 
 from __future__ import annotations
@@ -18,7 +20,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from faithtrace.retrieval import FLAT, HNSW, Embedder, Manifest, VectorIndex, chunk_corpus, factbook_documents
+from faithtrace.retrieval import (
+    FLAT,
+    HNSW,
+    Embedder,
+    Manifest,
+    Retriever,
+    VectorIndex,
+    chunk_corpus,
+    factbook_documents,
+    factbook_questions,
+    indexes_dir,
+)
 from faithtrace.retrieval._corpus import Chunk, embedding_text
 
 DIMENSION = 384
@@ -79,6 +92,23 @@ def _embedding_throughput(sample: int) -> tuple[int, float, float]:
     return len(chunks), seconds, len(chunks) / seconds
 
 
+def _real_recall(questions: int) -> tuple[int, int, float] | None:
+    """(vectors, queries, HNSW recall@10 against flat) on the saved factbook index, if built."""
+    directory = indexes_dir() / "factbook"
+    if not (directory / "manifest.json").is_file():
+        return None
+    flat = Retriever.load(directory)
+    vectors = flat.index.faiss_index.reconstruct_n(0, flat.index.faiss_index.ntotal)
+    queries = flat.embedder.encode([q.question for q in factbook_questions()[:questions]])
+    hnsw = VectorIndex.from_vectors(vectors, flat.index.chunks,
+                                    _manifest(len(vectors), HNSW))
+    truth = flat.index.search(queries, 10)
+    found = hnsw.search(queries, 10)
+    recall = statistics.mean(len({i for i, _ in f} & {i for i, _ in t}) / len(t)
+                             for f, t in zip(found, truth, strict=True))
+    return len(vectors), len(queries), recall
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
@@ -114,6 +144,12 @@ def main() -> None:
         count, seconds, rate = _embedding_throughput(args.embed_sample)
         print(f"\nREAL embedding (all-MiniLM-L6-v2, Factbook chunks of <=128 words, batch 32): "
               f"{count} chunks in {seconds:.1f} s = {rate:.1f} chunks/s")
+        real = _real_recall(100)
+        if real is None:
+            print("REAL HNSW recall: skipped (build the factbook index first)")
+        else:
+            print(f"REAL HNSW recall@10 vs flat on the factbook index: {real[2]:.3f} "
+                  f"({real[0]} vectors, {real[1]} Factbook questions)")
 
 
 if __name__ == "__main__":

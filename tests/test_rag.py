@@ -13,6 +13,7 @@ pytest.importorskip("sentence_transformers")
 from doubles import ScriptedBackend
 
 from faithtrace.agents._rag import RAGAgent, mask_citations, parse_citations, rag_messages
+from faithtrace.replay import rerun
 from faithtrace.retrieval import Corpus, Embedder, Retriever, build, factbook_documents
 from faithtrace.store import run_query
 from faithtrace.tracer import Recorder, setup_tracing
@@ -121,7 +122,13 @@ def test_real_model_rag_episode(tmp_path: Path, retriever: Retriever, smol_backe
     agent = RAGAgent(smol_backend, Recorder(tracing.tracer, tracing.capture_content), retriever,
                      k=K, max_new_tokens=48)
     episode = agent.run("What is the capital of Kenya?")
+    tracing.flush()
+    # Replay: served from the record (model output and retrieved documents), it is identical.
+    rerun_result = rerun(db, episode.trace_id, tracing)
     tracing.shutdown()
+    assert rerun_result.identical, rerun_result.diff
+    assert [d["id"] for d in rerun_result.rerun.retrievals[0].documents] == [
+        d["id"] for d in episode.documents]
 
     documents = _documents(db, episode.trace_id)
     assert [d["rank"] for d in documents] == list(range(1, K + 1))

@@ -1,6 +1,6 @@
 """Episode graphs (LangGraph), their prompts, step segmentation, answer parsing and tools."""
 
-from faithtrace.agents._answer import ParsedAnswer, normalize, parse_answer
+from faithtrace.agents._answer import ParsedAnswer, first_answer, normalize, parse_answer
 from faithtrace.agents._calculator import (
     CalculatorError,
     CalculatorLimitError,
@@ -52,6 +52,7 @@ __all__ = [
     "call_with_timeout",
     "default_registry",
     "evaluate",
+    "first_answer",
     "format_number",
     "normalize",
     "parse_answer",

@@ -88,3 +88,14 @@ def parse_answer(text: str, finish_reason: str = "stop") -> ParsedAnswer:
         last_number = numbers[-1]
         return ParsedAnswer(normalize(last_number.group()), "last_number", None, None)
     return ParsedAnswer(None, None, "no_answer_found")
+
+
+def first_answer(text: str) -> str | None:
+    """The answer in a short completion of "The single, most likely answer is ..."."""
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    line = line.lstrip(":( ").strip()
+    number = re.match(r"-?\$?\d[\d,]*(?:\.\d+)?", line)
+    if number:
+        return normalize(number.group())
+    value = normalize(re.split(r"[.,;)]\s|\.$", line)[0]) if line else ""
+    return value or None

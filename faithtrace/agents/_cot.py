@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any, TypedDict
 
 from langgraph.graph import END, START, StateGraph
 
-from faithtrace.agents._answer import normalize, parse_answer
+from faithtrace.agents._answer import first_answer, parse_answer
 from faithtrace.agents._episode import Episode
 from faithtrace.agents._prompts import COT_PROMPT_VERSION, answer_now_messages, cot_messages
 from faithtrace.agents._steps import Step, char_span_to_tokens, segment, token_char_ends
@@ -108,7 +107,7 @@ class CoTAgent:
     def _answer(self, state: CoTState) -> CoTState:
         completion = state["completion"]
         if state.get("answer_now"):
-            value = _first_answer(completion.text)
+            value = first_answer(completion.text)
             return {"answer": value, "answer_source": "answer_now" if value else None,
                     "no_answer_reason": None if value else "no_answer_found",
                     "answer_char_start": None}
@@ -197,14 +196,3 @@ class CoTAgent:
 
 
 ANSWER_NOW_TOKENS = 16
-
-
-def _first_answer(text: str) -> str | None:
-    """The answer in a short completion of "The single, most likely answer is"."""
-    line = text.strip().splitlines()[0] if text.strip() else ""
-    line = line.lstrip(":( ").strip()
-    number = re.match(r"-?\$?\d[\d,]*(?:\.\d+)?", line)
-    if number:
-        return normalize(number.group())
-    value = normalize(re.split(r"[.,;)]\s|\.$", line)[0]) if line else ""
-    return value or None

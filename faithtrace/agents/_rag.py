@@ -21,7 +21,7 @@ from faithtrace.llm import Backend, Completion, GenerationRequest
 
 # A runtime import: LangGraph reads the state's type hints. It loads neither torch nor faiss.
 from faithtrace.retrieval import RetrievedDocument, Retriever
-from faithtrace.tracer import Recorder, span_hex_id, trace_hex_id
+from faithtrace.tracer import ForkOrigin, Recorder, span_hex_id, trace_hex_id
 
 RAG_PROMPT_VERSION = "rag-v1"
 RAG_SYSTEM = (
@@ -236,12 +236,13 @@ class RAGAgent:
 
     # -- running ----------------------------------------------------------------------
 
-    def run(self, question: str, *, experiment_id: str | None = None) -> RAGEpisode:
-        """Run one traced episode and return it."""
+    def run(self, question: str, *, origin: ForkOrigin | None = None,
+            experiment_id: str | None = None) -> RAGEpisode:
+        """Run one traced episode and return it (`origin` links a re-run to its original)."""
         if not question or not question.strip():
             raise UsageError("the question is empty; pass the question to answer as text")
         settings = self.settings()
-        with self.recorder.episode(self.name, question, settings,
+        with self.recorder.episode(self.name, question, settings, origin=origin,
                                    experiment_id=experiment_id) as root:
             state: RAGState = self.graph.invoke({"question": question})
             steps = state.get("steps", [])

@@ -347,7 +347,7 @@ def call_with_timeout(func: Callable[[], T], timeout: float | None) -> T:
 
 _DEFAULT = ToolRegistry()
 
-TOOL_MODULES: list[str] = ["faithtrace.agents._calculator"]
+TOOL_MODULES: list[str] = ["faithtrace.agents._calculator", "faithtrace.retrieval._search_tool"]
 """Modules that register tools into the default registry when imported. Add yours here (or
 import it yourself before calling `default_registry()`); one whose third-party dependencies
 are not installed is skipped, so optional tools vanish rather than break the CLI."""

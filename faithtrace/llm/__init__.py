@@ -1,9 +1,10 @@
 """Model backends behind one protocol, and the registry of packaged models."""
 
-from faithtrace.llm._factory import BACKENDS, load_backend
+from faithtrace.llm._factory import BACKENDS, load_backend, resolve_backend_name
 from faithtrace.llm._protocol import (
     Backend,
     BackendStats,
+    BranchAnswer,
     Completion,
     GenerationRequest,
     Message,
@@ -18,6 +19,7 @@ from faithtrace.llm._registry import (
     is_installed,
     resolve_model,
 )
+from faithtrace.llm._vllm_server import serve_command
 
 __all__ = [
     "BACKENDS",
@@ -26,6 +28,7 @@ __all__ = [
     "REGISTRY",
     "Backend",
     "BackendStats",
+    "BranchAnswer",
     "Completion",
     "GenerationRequest",
     "Message",
@@ -34,5 +37,7 @@ __all__ = [
     "is_cached",
     "is_installed",
     "load_backend",
+    "resolve_backend_name",
     "resolve_model",
+    "serve_command",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections.abc import Sequence
 from itertools import groupby
@@ -10,7 +11,13 @@ from typing import Any, cast
 import torch
 
 from faithtrace.errors import UsageError
-from faithtrace.llm._protocol import BackendStats, Completion, GenerationRequest, Message
+from faithtrace.llm._protocol import (
+    BackendStats,
+    BranchAnswer,
+    Completion,
+    GenerationRequest,
+    Message,
+)
 from faithtrace.llm._registry import resolve_model
 
 
@@ -195,3 +202,84 @@ class HFBackend:
                 self.stats.prompt_tokens_computed += sum(len(c) - 1 for c in conts)
         self.stats.calls += 1
         return totals
+
+    # -- many answers from one reasoning text -------------------------------------------
+
+    def answer_branches(self, base: str, cuts: Sequence[int], suffix: str,
+                        candidates: Sequence[str], max_new_tokens: int = 8) -> list[BranchAnswer]:
+        """For each cut c, the answer after `base[:c] + suffix`: candidate scores and a greedy reply.
+
+        `base` is computed once. Each branch crops that KV cache to its cut and computes only
+        its own suffix, so an early-answering curve over n cuts costs about one prefill of
+        the reasoning plus n short suffixes, not n prefills.
+        """
+        encoded = self.tokenizer(base, add_special_tokens=False, return_offsets_mapping=True)
+        ids: list[int] = list(encoded["input_ids"])
+        ends = [int(end) for _, end in encoded["offset_mapping"]]
+        cand_ids = [self.encode(c) for c in candidates]
+        if not ids or any(not c for c in cand_ids):
+            raise UsageError("answer_branches needs a non-empty base and candidates")
+        results: dict[int, BranchAnswer] = {}
+        eos = set(self._eos_ids())
+        with self._lock, torch.inference_mode():
+            cache = self.model(input_ids=torch.tensor([ids], device=self.device),
+                               use_cache=True).past_key_values
+            self.stats.prompt_tokens_computed += len(ids)
+            # Longest prefix first: each crop only shortens the cache.
+            for position, cut in sorted(enumerate(cuts), key=lambda item: -item[1]):
+                kept = sum(1 for end in ends if end <= cut)
+                kept = max(kept, 1)  # the chat template's opening tokens are always shared
+                tail = base[ends[kept - 1]:cut] + suffix
+                surplus = cache.get_seq_length() - kept
+                if surplus > 0:
+                    cache.crop(-surplus)  # transformers 5 counts tokens to remove, negatively
+                tail_ids = self.encode(tail)
+                out = self.model(input_ids=torch.tensor([tail_ids], device=self.device),
+                                 past_key_values=cache, use_cache=True)
+                computed = len(tail_ids)
+                scores, extra = self._score_on_cache(out, cand_ids)
+                computed += extra
+                greedy_ids: list[int] = []
+                logits = out.logits[0, -1]
+                for _ in range(max_new_tokens):
+                    token = int(logits.argmax())
+                    if token in eos:
+                        break
+                    greedy_ids.append(token)
+                    step = self.model(input_ids=torch.tensor([[token]], device=self.device),
+                                      past_key_values=cache, use_cache=True)
+                    logits = step.logits[0, -1]
+                    computed += 1
+                    if "\n" in self.decode(greedy_ids):
+                        break
+                self.stats.prompt_tokens_computed += computed
+                results[position] = BranchAnswer(scores, self.decode(greedy_ids), computed)
+        self.stats.calls += 1
+        return [results[i] for i in range(len(cuts))]
+
+    def _score_on_cache(self, out: Any, cand_ids: list[list[int]]) -> tuple[list[float], int]:
+        """Candidate log-probabilities after the state in `out` (its cache is left as it was)."""
+        first = out.logits[0, -1].float().log_softmax(-1)
+        totals = [float(first[c[0]]) for c in cand_ids]
+        longest = max(len(c) for c in cand_ids)
+        if longest == 1:
+            return totals, 0
+        width = longest - 1
+        pad = self.tokenizer.pad_token_id
+        # A copy: scoring must not grow the cache the greedy reply continues from.
+        cache = copy.deepcopy(out.past_key_values)
+        cache.batch_repeat_interleave(len(cand_ids))
+        cached = cache.get_seq_length()
+        inputs = torch.tensor([c[:-1] + [pad] * (width - len(c) + 1) for c in cand_ids],
+                              device=self.device)
+        tail = torch.tensor([[1] * (len(c) - 1) + [0] * (width - len(c) + 1) for c in cand_ids],
+                            device=self.device)
+        mask = torch.cat([torch.ones(len(cand_ids), cached, dtype=tail.dtype, device=self.device),
+                          tail], dim=1)
+        positions = torch.arange(cached, cached + width, device=self.device).expand(len(cand_ids), -1)
+        logprobs = self.model(input_ids=inputs, attention_mask=mask, past_key_values=cache,
+                              position_ids=positions, use_cache=True).logits.float().log_softmax(-1)
+        for row, cont in enumerate(cand_ids):
+            for j in range(1, len(cont)):
+                totals[row] += float(logprobs[row, j - 1, cont[j]])
+        return totals, sum(len(c) - 1 for c in cand_ids)

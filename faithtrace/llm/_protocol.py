@@ -46,6 +46,17 @@ class Completion:
     """Which stop string ended generation, if one did."""
 
 
+@dataclass(frozen=True)
+class BranchAnswer:
+    """What a model answers after one branch prompt: candidate scores and a greedy reply."""
+
+    scores: list[float]
+    """Summed log-probability of each candidate continuation."""
+    greedy: str
+    """A short greedy generation after the prompt (recorded beside the scores)."""
+    tokens_computed: int = 0
+
+
 @dataclass
 class BackendStats:
     """Work done by a backend, for cost accounting in benchmarks and probes."""

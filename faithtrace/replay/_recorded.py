@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from faithtrace.agents import ToolRegistry
 from faithtrace.errors import BackendError, FaithtraceError
 from faithtrace.llm import BackendStats, Completion, GenerationRequest, Message
-from faithtrace.replay._model import ModelCall, ToolCall
+from faithtrace.replay._model import ModelCall, Retrieval, ToolCall
+from faithtrace.retrieval import RetrievedDocument
 
 
 @dataclass(frozen=True)
@@ -109,3 +111,33 @@ def recorded_tools(calls: Sequence[ToolCall], live: ToolRegistry,
         if name in live:
             registry.register(replace(live.get(name), func=serve_as(name)))
     return registry
+
+
+@dataclass(frozen=True)
+class _RecordedManifest:
+    embedding_model: str | None
+
+
+class RecordedRetriever:
+    """Stands in for a `Retriever`: the n-th search returns the n-th recorded retrieval."""
+
+    def __init__(self, retrievals: Sequence[Retrieval], settings: dict[str, Any]) -> None:
+        self.retrievals = list(retrievals)
+        directory = settings.get("index_dir")
+        self.directory = Path(directory) if directory else None
+        self.index_id = str(settings.get("index_id") or
+                            (self.retrievals[0].index_id if self.retrievals else "replay"))
+        self.manifest = _RecordedManifest(settings.get("embedding_model"))
+        self.served = 0
+
+    def search(self, query: str, k: int = 4) -> list[RetrievedDocument]:
+        if self.served >= len(self.retrievals):
+            raise BackendError(f"the re-run searched {self.served + 1} times; the recording "
+                               f"holds {len(self.retrievals)} retrievals")
+        recorded = self.retrievals[self.served]
+        self.served += 1
+        return [RetrievedDocument(id=str(d["id"]), title=str(d.get("title") or ""),
+                                  score=float(d.get("score", 0.0)), text=str(d.get("text") or ""),
+                                  rank=int(d.get("rank", rank)),
+                                  doc_id=str(d["id"]).split("#")[0])
+                for rank, d in enumerate(recorded.documents[:k], start=1)]

@@ -6,13 +6,18 @@ import os
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from faithtrace.agents import CoTAgent, Episode, ReActAgent, default_registry
+from faithtrace.agents import CoTAgent, Episode, RAGAgent, ReActAgent, default_registry
 from faithtrace.errors import UsageError
 from faithtrace.llm import BACKENDS, Backend, load_backend
 from faithtrace.replay._diff import EpisodeDiff, diff_steps
 from faithtrace.replay._load import load_episode
 from faithtrace.replay._model import RecordedEpisode
-from faithtrace.replay._recorded import Mismatch, RecordedBackend, recorded_tools
+from faithtrace.replay._recorded import (
+    Mismatch,
+    RecordedBackend,
+    RecordedRetriever,
+    recorded_tools,
+)
 from faithtrace.tracer import ForkOrigin, Recorder, Tracing
 
 
@@ -75,6 +80,17 @@ def build_agent(episode: RecordedEpisode, backend: Backend, recorder: Recorder,
                           tool_timeout=float(settings.get("tool_timeout", 10.0)),
                           max_observation_chars=int(settings.get("max_observation_chars", 2000)),
                           **common)
+    if episode.agent == "rag":
+        retriever: Any
+        if served:
+            retriever = RecordedRetriever(episode.retrievals, settings)
+        else:
+            from faithtrace.retrieval import Retriever, ensure_factbook_index
+
+            index_dir = settings.get("index_dir")
+            retriever = Retriever.load(index_dir) if index_dir else Retriever.load(
+                ensure_factbook_index())
+        return RAGAgent(backend, recorder, retriever, k=int(settings.get("k", 4)), **common)
     raise UsageError(f"re-running {episode.agent!r} episodes is not supported")
 
 

