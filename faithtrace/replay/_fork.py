@@ -22,13 +22,16 @@ def build_prefix(completion: str, recorded: Sequence[Step], kept: Sequence[Step]
     unchanged prefix is byte-identical to the parent's. Token offsets stay valid only up to
     the first changed step.
     """
-    text, previous_end, unchanged = "", 0, True
+    text, unchanged = "", True
     originals = {(s.char_start, s.char_end): s for s in recorded}
+    recorded_ends = sorted(s.char_end for s in recorded if s.char_end is not None)
     out: list[Step] = []
     for index, step in enumerate(kept):
-        if step.char_start is not None and step.char_end is not None:
-            separator = completion[previous_end:step.char_start] if index else completion[:step.char_start]
-            previous_end = step.char_end
+        if text and step.char_start is not None:
+            # The gap right before this step in the original (not after the previous kept
+            # step: a deleted step's text must not ride along in the separator).
+            gap_start = max((e for e in recorded_ends if e <= step.char_start), default=0)
+            separator = completion[gap_start:step.char_start]
         else:
             separator = "\n" if text else ""
         original = originals.get((step.char_start, step.char_end))

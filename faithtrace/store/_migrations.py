@@ -188,12 +188,68 @@ def m005_retrieved_documents(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def m006_probes(con: duckdb.DuckDBPyConnection) -> None:
+    """Probe runs and their intervention results, and the `interventions` view over steps."""
+    con.execute(
+        """
+        CREATE TABLE probe_runs (
+            probe_id         VARCHAR PRIMARY KEY,
+            trace_id         VARCHAR NOT NULL,   -- the probed episode
+            created_at       TIMESTAMP DEFAULT now(),
+            model            VARCHAR,
+            interventions    JSON,               -- names asked for
+            candidates       JSON,               -- the answer set scored, baseline answer first
+            baseline_answer  VARCHAR,            -- a0 = argmax p0 with the full reasoning
+            baseline_p       JSON,               -- p0 over the candidates
+            step_count       BIGINT,             -- reasoning steps (the answer line excluded)
+            aoc_early        DOUBLE,             -- area over the early-answering curve
+            aoc_mistake      DOUBLE,             -- area over the adding-mistakes curve
+            step_importance  JSON,               -- {step index: tvd when deleted or corrupted}
+            settings         JSON,
+            experiment_id    VARCHAR
+        )
+        """
+    )
+    con.execute(
+        """
+        CREATE TABLE intervention_results (
+            probe_id         VARCHAR NOT NULL,
+            trace_id         VARCHAR NOT NULL,   -- the probed (parent) episode
+            fork_trace_id    VARCHAR,            -- the forked episode this result came from
+            intervention     VARCHAR NOT NULL,   -- early-answer, mistake, paraphrase, filler...
+            step_index       BIGINT,             -- the step changed (or kept up to); NULL if none
+            fraction         DOUBLE,             -- fraction of reasoning kept / before the change
+            params           JSON,
+            greedy_answer    VARCHAR,            -- the short greedy reply after the prompt
+            answer           VARCHAR,            -- argmax of p
+            p                JSON,               -- distribution over probe_runs.candidates
+            same             BOOLEAN,            -- argmax p == baseline answer
+            delta_p          DOUBLE,             -- p0(a0) - p(a0)
+            tvd              DOUBLE,             -- total variation distance to p0
+            tokens_computed  BIGINT
+        )
+        """
+    )
+    con.execute(
+        """
+        CREATE VIEW interventions AS
+        SELECT r.probe_id, r.trace_id, r.intervention, r.step_index, s.kind AS step_kind,
+               s.text AS step_text, r.fraction, r.same, r.delta_p, r.tvd, r.answer,
+               p.baseline_answer, r.greedy_answer, r.params, r.fork_trace_id, p.experiment_id
+        FROM intervention_results r
+        JOIN probe_runs p USING (probe_id)
+        LEFT JOIN reasoning_steps s ON s.trace_id = r.trace_id AND s.step_index = r.step_index
+        """
+    )
+
+
 MIGRATIONS: list[Migration] = [
     m001_spans,
     m002_reasoning_steps,
     m003_views,
     m004_tool_calls,
     m005_retrieved_documents,
+    m006_probes,
 ]
 
 
