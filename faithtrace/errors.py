@@ -71,3 +71,11 @@ class IndexNotFoundError(FaithtraceError):
 
 class IndexMismatchError(FaithtraceError):
     """A retrieval index built with another embedding model (or dimension) than the one in use."""
+
+
+class DatasetError(FaithtraceError):
+    """An experiment data set that cannot be used: an unknown name, a bad JSONL line."""
+
+
+class ExperimentNotFoundError(StoreError):
+    """An experiment name or id that is not in the database."""

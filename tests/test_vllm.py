@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 try:
-    import vllm  # noqa: F401
+    import vllm
 except Exception as error:  # an ImportError, or a broken torchvision/torchaudio beside it
     pytest.skip(f"vllm is not importable here ({type(error).__name__}: {error}); run "
                 "`make test-vllm`", allow_module_level=True)
@@ -39,8 +39,10 @@ SERVER_START_S = 300
 
 
 @pytest.fixture(scope="module")
-def vllm_backend() -> Any:
-    return load_backend("vllm", MODEL)
+def vllm_backend() -> Iterator[Any]:
+    backend = load_backend("vllm", MODEL)
+    yield backend
+    backend.close()
 
 
 def test_cot_episode_is_traced_with_the_vllm_provider(vllm_backend: Any, tracing: Any,
@@ -48,9 +50,10 @@ def test_cot_episode_is_traced_with_the_vllm_provider(vllm_backend: Any, tracing
     agent = CoTAgent(vllm_backend, Recorder(tracing.tracer), max_new_tokens=24)
     episode = agent.run("Tom has 3 apples and buys 4 more. How many apples does he have?")
     tracing.shutdown()
-    calls = run_query(db, "SELECT provider, model, input_tokens, output_tokens, "
-                          "attributes ->> '$.\"faithtrace.backend.version\"' AS engine "
-                          "FROM llm_calls WHERE trace_id = ?", [episode.trace_id]).records()
+    calls = run_query(db, "SELECT provider_name AS provider, request_model AS model, input_tokens, "
+                          "output_tokens, attributes ->> '$.\"faithtrace.backend.version\"' AS engine "
+                          "FROM spans WHERE operation_name = 'chat' AND trace_id = ?",
+                      [episode.trace_id]).records()
     assert len(calls) == 1
     assert calls[0]["provider"] == "vllm" and calls[0]["model"] == MODEL
     assert calls[0]["engine"] == f"vllm {vllm.__version__}"
@@ -124,13 +127,16 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             time.sleep(1)
         yield url
     finally:
-        # The server spawns an engine process: stop the whole group, then make sure.
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        # The server spawns engine processes: stop the whole group, then make sure.
+        for sig, wait_s in ((signal.SIGTERM, 30), (signal.SIGKILL, None)):
+            try:
+                os.killpg(process.pid, sig)
+                process.wait(timeout=wait_s)
+                break
+            except ProcessLookupError:  # already gone
+                break
+            except subprocess.TimeoutExpired:
+                continue
         log.close()
 
 

@@ -86,7 +86,7 @@ def test_generate_sends_traceparent_and_keeps_server_usage(server: Any) -> None:
     with tracer.start_as_current_span("chat smollm2-135m") as span:
         [completion] = backend.generate([GenerationRequest(
             messages=({"role": "user", "content": "2 + 3?"},), max_new_tokens=4, stop=("\n",))])
-    path, headers, body = next(s for s in seen if s[0] == "/v1/completions")
+    _, headers, body = next(s for s in seen if s[0] == "/v1/completions")
     trace_id = format(span.get_span_context().trace_id, "032x")
     span_id = format(span.get_span_context().span_id, "016x")
     # version-trace-span-flags; the flags byte may carry more than "sampled" (W3C level 2).

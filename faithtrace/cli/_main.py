@@ -22,7 +22,7 @@ def _add_db(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from faithtrace.cli import _index, _models, _probe, _query, _replay, _run, _serve, _tools
+    from faithtrace.cli import _experiment, _index, _models, _probe, _query, _replay, _run, _serve, _tools
 
     parser = argparse.ArgumentParser(
         prog="faithtrace",
@@ -30,7 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"faithtrace {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (_run, _query, _replay, _probe, _models, _tools, _index, _serve):
+    for module in (_run, _query, _replay, _probe, _models, _tools, _index, _serve, _experiment):
         module.register(subparsers, _add_db)
     return parser
 

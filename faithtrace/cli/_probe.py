@@ -13,7 +13,13 @@ from rich.text import Text
 from faithtrace.cli._output import print_json
 from faithtrace.config import db_path
 from faithtrace.errors import UsageError
-from faithtrace.probes import DEFAULT_INTERVENTIONS, INTERVENTIONS, ProbeReport, probe_episode
+from faithtrace.probes import (
+    DEFAULT_INTERVENTIONS,
+    INTERVENTIONS,
+    ProbeReport,
+    default_interventions,
+    probe_episode,
+)
 from faithtrace.replay import load_episode
 from faithtrace.replay._rerun import live_backend
 from faithtrace.tracer import setup_tracing
@@ -24,9 +30,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
     probe = subparsers.add_parser("probe", help="measure whether an episode's answer depends on "
                                                 "its reasoning")
     probe.add_argument("trace_id", help="a CoT episode's trace id (or a unique prefix)")
-    probe.add_argument("--interventions", default=",".join(DEFAULT_INTERVENTIONS),
-                       help=f"comma-separated, from {', '.join(INTERVENTIONS)} "
-                            f"(default {','.join(DEFAULT_INTERVENTIONS)})")
+    probe.add_argument("--interventions", default=None,
+                       help=f"comma-separated, from {', '.join(INTERVENTIONS)} (default: "
+                            f"{','.join(DEFAULT_INTERVENTIONS)} on CoT, tool-result on ReAct, "
+                            "drop-citation,swap-citation on RAG)")
     probe.add_argument("--gold", help="the correct answer, added to the candidates scored")
     probe.add_argument("--mistake-source", choices=("rule", "model"), default="rule",
                        help="corrupt steps by rule (change a number/operator) or by the model")
@@ -54,6 +61,11 @@ def print_report(report: ProbeReport, step_texts: dict[int, str]) -> None:
             detail = f"{r.params['steps_kept']} steps kept" + (f": …{detail[-40:]}" if detail else "")
         elif r.intervention in ("mistake", "paraphrase"):
             detail = str(r.params.get("text", ""))[:120]
+        elif r.intervention == "tool-result":
+            detail = f"{r.params['tool']}: {r.params['original']!r} -> {r.params['counterfactual']!r}"
+        elif r.intervention in ("drop-citation", "swap-citation"):
+            detail = (f"[{r.params['source']}] {r.params['document_id']}"
+                      + (" (cited)" if r.params.get("cited") else ""))
         table.add_row(r.intervention, "" if r.step is None else str(r.step), Text(detail),
                       Text(r.answer), "yes" if r.same else "[red]no[/red]", f"{r.delta_p:+.3f}",
                       f"{r.tvd:.3f}")
@@ -69,11 +81,12 @@ def print_report(report: ProbeReport, step_texts: dict[int, str]) -> None:
 
 
 def run_probe(args: argparse.Namespace) -> int:
-    names = [n.strip() for n in args.interventions.split(",") if n.strip()]
-    if not names:
-        raise UsageError("no interventions given; e.g. --interventions early-answer,mistake")
     path = db_path(args.db)
     parent = load_episode(path, args.trace_id)
+    names = ([n.strip() for n in args.interventions.split(",") if n.strip()]
+             if args.interventions is not None else list(default_interventions(parent.agent)))
+    if not names:
+        raise UsageError("no interventions given; e.g. --interventions early-answer,mistake")
     backend = live_backend(parent)
     tracing = setup_tracing(path)
     console = Console(stderr=True)

@@ -75,6 +75,12 @@ class VLLMBackend:
         # vllm.LLM is not safe to drive from two threads at once.
         self._lock = threading.Lock()
 
+    def close(self) -> None:
+        """Stop vLLM's engine processes now instead of at interpreter exit."""
+        core = getattr(self.llm.llm_engine, "engine_core", None)
+        if core is not None:
+            core.shutdown()
+
     # -- text helpers -----------------------------------------------------------------
 
     def render(self, messages: Sequence[Message], *, continue_final: bool = False) -> str:
@@ -156,8 +162,11 @@ class VLLMBackend:
     def score(self, prompt: str, continuations: Sequence[str]) -> list[float]:
         """One batched call over prompt+continuation ids, read from vLLM's prompt logprobs.
 
-        The shared prompt is computed once and reused from the prefix cache, where vLLM allows
-        cache hits for requests that ask for prompt logprobs (see the README section).
+        vLLM by default bypasses the prefix cache for requests that want prompt logprobs: a
+        cached position gets no logprob (its slot holds garbage). Scoring only reads the
+        positions after `prompt`, so we let the shared prompt come from the cache and detect a
+        request whose cache hit reached into its continuation (the same text scored twice);
+        those are scored again without cache reads.
         """
         if not continuations:
             return []
@@ -167,11 +176,24 @@ class VLLMBackend:
         conts = [self.encode(c) for c in continuations]
         if any(not c for c in conts):
             raise UsageError("score() continuations must be non-empty")
-        params = self._vllm.SamplingParams(max_tokens=1, temperature=0.0, prompt_logprobs=0)
-        outputs = self._run([prompt_ids + c for c in conts], params)
+        sequences = [prompt_ids + c for c in conts]
+        outputs = self._run(sequences, self._score_params(read_cache=self.prefix_caching))
+        # The logprob at position p comes from the logits at p - 1, which must be computed.
+        stale = [i for i, o in enumerate(outputs) if (o.num_cached_tokens or 0) >= len(prompt_ids)]
+        if stale:
+            redone = self._run([sequences[i] for i in stale], self._score_params(read_cache=False))
+            for i, output in zip(stale, redone, strict=True):
+                outputs[i] = output
         totals = []
         for cont, output in zip(conts, outputs, strict=True):
             positions = output.prompt_logprobs[len(prompt_ids):]
             totals.append(sum(float(step[token].logprob)
                               for token, step in zip(cont, positions, strict=True)))
         return totals
+
+    def _score_params(self, *, read_cache: bool) -> Any:
+        # detokenize=False: scores need numbers only, and the garbage ids in cached positions
+        # would make vLLM's detokenizer fail.
+        return self._vllm.SamplingParams(max_tokens=1, temperature=0.0, prompt_logprobs=0,
+                                         skip_reading_prefix_cache=not read_cache,
+                                         detokenize=False)

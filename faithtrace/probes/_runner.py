@@ -12,6 +12,12 @@ from typing import Any
 from faithtrace.agents import CoTAgent, Episode, Step, first_answer, normalize, segment
 from faithtrace.errors import UsageError
 from faithtrace.llm import Backend, BranchAnswer
+from faithtrace.probes._agents import (
+    agent_candidates,
+    citation_outcomes,
+    read_answer,
+    tool_result_outcomes,
+)
 from faithtrace.probes._corrupt import model_mistake, paraphrase, rule_mistake
 from faithtrace.probes._elicit import elicit
 from faithtrace.probes._metrics import aoc, compare, softmax
@@ -23,8 +29,15 @@ from faithtrace.replay._model import RecordedEpisode
 from faithtrace.store import run_query
 from faithtrace.tracer import ForkOrigin, Recorder, Tracing, trace_hex_id
 
-INTERVENTIONS = ("early-answer", "mistake", "paraphrase", "filler", "delete-step")
+REASONING_INTERVENTIONS = ("early-answer", "mistake", "paraphrase", "filler", "delete-step")
+AGENT_INTERVENTIONS = {"react": ("tool-result",), "rag": ("drop-citation", "swap-citation")}
+INTERVENTIONS = (*REASONING_INTERVENTIONS, "tool-result", "drop-citation", "swap-citation")
 DEFAULT_INTERVENTIONS = ("early-answer", "mistake", "filler", "delete-step")
+
+
+def default_interventions(agent: str) -> tuple[str, ...]:
+    """What `faithtrace probe` runs when none are named: everything that fits the agent."""
+    return AGENT_INTERVENTIONS.get(agent, DEFAULT_INTERVENTIONS)
 FILLER = " ..."
 FILLER_FRACTIONS = (0.5, 1.0, 2.0)
 MAX_CANDIDATES = 8
@@ -168,10 +181,76 @@ def _filler_outcomes(probe: _Probe) -> tuple[str, list[Outcome]]:
     return longest, outcomes
 
 
+def _record_evaluations(tracing: Tracing, parent_trace_id: str,
+                        results: Sequence[InterventionResult]) -> None:
+    tracing.flush()
+    roots = dict(run_query(tracing.db_path, "SELECT trace_id, root_span_id FROM episodes WHERE "
+                           "parent_trace_id = ?", [parent_trace_id]).rows)
+    for result in results:
+        if result.fork_trace_id in roots:
+            record_evaluation(tracing.tracer, result.fork_trace_id, roots[result.fork_trace_id],
+                              result)
+
+
+def _probe_agent_episode(parent: RecordedEpisode, interventions: Sequence[str], *,
+                         backend: Backend, tracing: Tracing, gold: str | None,
+                         choices: Sequence[str], experiment_id: str | None,
+                         progress: Progress) -> ProbeReport:
+    """Tool-result (ReAct) and citation (RAG) probes: each change against its unaltered twin."""
+    if parent.question is None:
+        raise UsageError("this episode was recorded with FAITHTRACE_CAPTURE_CONTENT=false; "
+                         "probing needs its question")
+    outcomes = (tool_result_outcomes(parent) if parent.agent == "react"
+                else citation_outcomes(parent, interventions))
+    candidates = agent_candidates(backend, parent, outcomes, gold, choices, MAX_CANDIDATES)
+    recorder = Recorder(tracing.tracer, tracing.capture_content)
+    baselines: dict[str, BranchAnswer] = {}
+    results = []
+    for outcome in outcomes:
+        progress(f"{outcome.intervention} at step {outcome.step}")
+        key = repr(outcome.baseline)
+        if key not in baselines:
+            baselines[key] = read_answer(backend, outcome.baseline, candidates)
+        p0 = softmax(baselines[key].scores)
+        answer = read_answer(backend, outcome.altered, candidates)
+        p = softmax(answer.scores)
+        comparison = compare(p0, p)
+        best = candidates[max(range(len(p)), key=lambda i: p[i])]
+        origin = ForkOrigin(parent.trace_id, parent.root_span_id, fork_step=outcome.step,
+                            intervention={"name": outcome.intervention, **outcome.params})
+        with recorder.episode(parent.agent, parent.question, parent.settings, origin=origin,
+                              experiment_id=experiment_id) as root:
+            for step in outcome.kept_steps:
+                recorder.step(index=step.index, kind=step.kind, text=step.text)
+            recorder.finish_episode(root, answer=best, answer_source="elicited",
+                                    no_answer_reason=None, step_count=len(outcome.kept_steps))
+            fork_id = trace_hex_id(root)
+        results.append(InterventionResult(
+            outcome.intervention, outcome.step, None, outcome.params, fork_id,
+            answer.greedy.strip(), best, p, comparison.same, comparison.delta_p, comparison.tvd,
+            answer.tokens_computed))
+    _record_evaluations(tracing, parent.trace_id, results)
+    first = softmax(next(iter(baselines.values())).scores)
+    importance: dict[int, float] = {}
+    for r in results:
+        if r.step is not None:
+            importance[r.step] = max(importance.get(r.step, 0.0), r.tvd)
+    report = ProbeReport(
+        probe_id=uuid.uuid4().hex, trace_id=parent.trace_id, candidates=candidates,
+        baseline_p=first, baseline_answer=candidates[max(range(len(first)), key=lambda i: first[i])],
+        step_count=len(parent.steps), results=results, aoc_early=None, aoc_mistake=None,
+        step_importance=dict(sorted(importance.items())))
+    store_report(tracing.db_path, report, str(parent.settings.get("model")),
+                 {"gold": gold, "backend": getattr(backend, "name", backend.provider)},
+                 interventions, experiment_id)
+    tracing.flush()
+    return report
+
+
 def probe_episode(
     db: str | os.PathLike[str],
     trace_id: str,
-    interventions: Sequence[str] = DEFAULT_INTERVENTIONS,
+    interventions: Sequence[str] | None = None,
     *,
     backend: Backend,
     tracing: Tracing,
@@ -189,6 +268,8 @@ def probe_episode(
     The forks are traced episodes linked to the parent; each carries its measurement as a
     `gen_ai.evaluation.result` event. Rows go to `probe_runs` and `intervention_results`.
     """
+    if interventions is None:
+        interventions = default_interventions(load_episode(db, trace_id).agent)
     unknown = [name for name in interventions if name not in INTERVENTIONS]
     if unknown:
         raise UsageError(f"unknown intervention(s) {', '.join(unknown)}; choose from "
@@ -196,6 +277,15 @@ def probe_episode(
     if mistake_source not in ("rule", "model") or mistake_mode not in ("continue", "answer-now"):
         raise UsageError("mistake source is rule|model and mode is continue|answer-now")
     parent = load_episode(db, trace_id)
+    fitting = AGENT_INTERVENTIONS.get(parent.agent, REASONING_INTERVENTIONS)
+    misfits = [name for name in interventions if name not in fitting]
+    if misfits:
+        raise UsageError(f"{', '.join(misfits)} cannot probe a {parent.agent!r} episode; "
+                         f"for it choose from {', '.join(fitting)}")
+    if parent.agent in AGENT_INTERVENTIONS:
+        return _probe_agent_episode(parent, interventions, backend=backend, tracing=tracing,
+                                    gold=gold, choices=choices, experiment_id=experiment_id,
+                                    progress=progress or (lambda _: None))
     probe = _Probe(parent, backend, tracing, experiment_id, progress or (lambda _: None))
     n = len(probe.steps)
 
@@ -242,13 +332,7 @@ def probe_episode(
             outcome.intervention, outcome.step, outcome.fraction, outcome.params, fork_id,
             answer.greedy.strip(), best, p, comparison.same, comparison.delta_p, comparison.tvd,
             answer.tokens_computed))
-    tracing.flush()
-    roots = dict(run_query(tracing.db_path, "SELECT trace_id, root_span_id FROM episodes WHERE "
-                           "parent_trace_id = ?", [parent.trace_id]).rows)
-    for result in results:
-        if result.fork_trace_id in roots:
-            record_evaluation(tracing.tracer, result.fork_trace_id, roots[result.fork_trace_id],
-                              result)
+    _record_evaluations(tracing, parent.trace_id, results)
 
     early = [r for r in results if r.intervention == "early-answer"]
     mistakes = [r for r in results if r.intervention == "mistake"]

@@ -243,6 +243,49 @@ def m006_probes(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def m007_experiments(con: duckdb.DuckDBPyConnection) -> None:
+    """Experiments (a data set x an agent x probes) and their items, for resumable runs."""
+    con.execute(
+        """
+        CREATE TABLE experiments (
+            experiment_id  VARCHAR PRIMARY KEY,  -- on every episode and probe it ran
+            name           VARCHAR NOT NULL UNIQUE,
+            created_at     TIMESTAMP DEFAULT now(),
+            dataset        VARCHAR NOT NULL,     -- a built-in name or a JSONL path
+            agent          VARCHAR NOT NULL,     -- cot, react or rag
+            model          VARCHAR,
+            backend        VARCHAR,
+            interventions  JSON,                 -- names asked for
+            seed           BIGINT,               -- data set (and sampling) seed
+            settings       JSON                  -- everything else needed to run it again
+        )
+        """
+    )
+    con.execute(
+        """
+        CREATE TABLE experiment_items (
+            experiment_id    VARCHAR NOT NULL,
+            item_index       BIGINT NOT NULL,    -- position in the data set
+            item_id          VARCHAR NOT NULL,   -- stable id within the data set and seed
+            question         VARCHAR NOT NULL,
+            gold             VARCHAR,            -- gold answer (a letter for multiple choice)
+            choices          JSON,               -- choice letters; [] for free-form answers
+            status           VARCHAR NOT NULL,   -- ran (episode), answered (no CoT), done (probed)
+            trace_id         VARCHAR,            -- the item's episode
+            answer           VARCHAR,            -- the episode's answer (with CoT)
+            correct          BOOLEAN,            -- answer matches gold
+            probe_id         VARCHAR,            -- probe_runs row; NULL when not probed
+            no_cot_trace_id  VARCHAR,            -- the answer-without-reasoning fork
+            answer_no_cot    VARCHAR,
+            correct_no_cot   BOOLEAN,
+            note             VARCHAR,            -- why something was skipped
+            updated_at       TIMESTAMP DEFAULT now(),
+            PRIMARY KEY (experiment_id, item_id)
+        )
+        """
+    )
+
+
 MIGRATIONS: list[Migration] = [
     m001_spans,
     m002_reasoning_steps,
@@ -250,6 +293,7 @@ MIGRATIONS: list[Migration] = [
     m004_tool_calls,
     m005_retrieved_documents,
     m006_probes,
+    m007_experiments,
 ]
 
 
