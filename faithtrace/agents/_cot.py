@@ -7,12 +7,13 @@ from typing import Any, TypedDict
 from langgraph.graph import END, START, StateGraph
 
 from faithtrace.agents._answer import first_answer, parse_answer
+from faithtrace.agents._calls import base_settings, traced_generate
 from faithtrace.agents._episode import Episode
 from faithtrace.agents._prompts import COT_PROMPT_VERSION, answer_now_messages, cot_messages
 from faithtrace.agents._steps import Step, char_span_to_tokens, segment, token_char_ends
 from faithtrace.errors import UsageError
-from faithtrace.llm import Backend, Completion, GenerationRequest
-from faithtrace.tracer import ForkOrigin, Recorder, span_hex_id, trace_hex_id
+from faithtrace.llm import Backend, Completion
+from faithtrace.tracer import ForkOrigin, Recorder, trace_hex_id
 
 
 class CoTState(TypedDict, total=False):
@@ -51,16 +52,9 @@ class CoTAgent:
 
     def settings(self) -> dict[str, Any]:
         """Everything needed to run this agent again the same way."""
-        return {
-            "agent": self.name,
-            "model": self.backend.model_name,
-            "backend": getattr(self.backend, "name", self.backend.provider),
-            "engine": self.backend.engine_version,
-            "max_new_tokens": self.max_new_tokens,
-            "temperature": self.temperature,
-            "seed": self.seed,
-            "prompt_version": COT_PROMPT_VERSION,
-        }
+        return base_settings(self.name, self.backend, max_new_tokens=self.max_new_tokens,
+                             temperature=self.temperature, seed=self.seed,
+                             prompt_version=COT_PROMPT_VERSION)
 
     def _build(self) -> Any:
         graph = StateGraph(CoTState)
@@ -90,19 +84,10 @@ class CoTAgent:
     def _generate(self, state: CoTState) -> CoTState:
         continuing = state.get("prefix") is not None
         max_tokens = ANSWER_NOW_TOKENS if state.get("answer_now") else self.max_new_tokens
-        request = GenerationRequest(messages=tuple(state["messages"]), max_new_tokens=max_tokens,
-                                    temperature=self.temperature, seed=self.seed,
-                                    continue_final=continuing)
-        with self.recorder.chat(provider=self.backend.provider, model=self.backend.model_name,
-                                engine_version=self.backend.engine_version,
-                                messages=state["messages"], max_tokens=max_tokens,
-                                temperature=self.temperature, seed=self.seed, stop=()) as span:
-            completion = self.backend.generate([request])[0]
-            self.recorder.chat_result(span, text=completion.text,
-                                      finish_reason=completion.finish_reason,
-                                      input_tokens=completion.prompt_tokens,
-                                      output_tokens=completion.completion_tokens)
-            return {"completion": completion, "chat_span_id": span_hex_id(span)}
+        completion, span_id = traced_generate(
+            self.recorder, self.backend, state["messages"], max_new_tokens=max_tokens,
+            temperature=self.temperature, seed=self.seed, continue_final=continuing)
+        return {"completion": completion, "chat_span_id": span_id}
 
     def _answer(self, state: CoTState) -> CoTState:
         completion = state["completion"]

@@ -14,10 +14,11 @@ from typing import Any, TypedDict
 from langgraph.graph import END, START, StateGraph
 
 from faithtrace.agents._answer import normalize, parse_answer
+from faithtrace.agents._calls import base_settings, traced_generate
 from faithtrace.agents._episode import Episode
 from faithtrace.agents._steps import Step, char_span_to_tokens, segment, token_char_ends
 from faithtrace.errors import UsageError
-from faithtrace.llm import Backend, Completion, GenerationRequest
+from faithtrace.llm import Backend, Completion
 
 # A runtime import: LangGraph reads the state's type hints. It loads neither torch nor faiss.
 from faithtrace.retrieval import RetrievedDocument, Retriever
@@ -132,15 +133,9 @@ class RAGAgent:
     def settings(self) -> dict[str, Any]:
         """Everything needed to run this agent again the same way."""
         return {
-            "agent": self.name,
-            "model": self.backend.model_name,
-            # The backend's CLI name (`hf`, `vllm`) when it has one, as CoT records it for replay.
-            "backend": getattr(self.backend, "name", self.backend.provider),
-            "engine": self.backend.engine_version,
-            "max_new_tokens": self.max_new_tokens,
-            "temperature": self.temperature,
-            "seed": self.seed,
-            "prompt_version": RAG_PROMPT_VERSION,
+            **base_settings(self.name, self.backend, max_new_tokens=self.max_new_tokens,
+                            temperature=self.temperature, seed=self.seed,
+                            prompt_version=RAG_PROMPT_VERSION),
             "index_dir": str(self.retriever.directory) if self.retriever.directory else None,
             "index_id": self.retriever.index_id,
             "embedding_model": self.retriever.manifest.embedding_model,
@@ -175,19 +170,10 @@ class RAGAgent:
         return {"messages": rag_messages(state["question"], state["documents"])}
 
     def _generate(self, state: RAGState) -> RAGState:
-        request = GenerationRequest(messages=tuple(state["messages"]),
-                                    max_new_tokens=self.max_new_tokens,
-                                    temperature=self.temperature, seed=self.seed)
-        with self.recorder.chat(provider=self.backend.provider, model=self.backend.model_name,
-                                engine_version=self.backend.engine_version,
-                                messages=state["messages"], max_tokens=self.max_new_tokens,
-                                temperature=self.temperature, seed=self.seed, stop=()) as span:
-            completion = self.backend.generate([request])[0]
-            self.recorder.chat_result(span, text=completion.text,
-                                      finish_reason=completion.finish_reason,
-                                      input_tokens=completion.prompt_tokens,
-                                      output_tokens=completion.completion_tokens)
-            return {"completion": completion, "chat_span_id": span_hex_id(span)}
+        completion, span_id = traced_generate(
+            self.recorder, self.backend, state["messages"], max_new_tokens=self.max_new_tokens,
+            temperature=self.temperature, seed=self.seed)
+        return {"completion": completion, "chat_span_id": span_id}
 
     def _answer(self, state: RAGState) -> RAGState:
         completion = state["completion"]

@@ -16,6 +16,7 @@ from typing import Any, TypedDict
 
 from langgraph.graph import END, START, StateGraph
 
+from faithtrace.agents._calls import base_settings, traced_generate
 from faithtrace.agents._episode import Episode
 from faithtrace.agents._prompts import (
     REACT_OBSERVATION,
@@ -27,7 +28,7 @@ from faithtrace.agents._react_parse import MalformedActionError, ReActReply, par
 from faithtrace.agents._steps import Step, char_span_to_tokens, token_char_ends
 from faithtrace.agents._tools import Tool, ToolRegistry, call_with_timeout, default_registry
 from faithtrace.errors import FaithtraceError, UsageError
-from faithtrace.llm import Backend, Completion, GenerationRequest
+from faithtrace.llm import Backend, Completion
 from faithtrace.tracer import ForkOrigin, Recorder, span_hex_id, trace_hex_id
 
 INVALID_ACTION_TOOL = "invalid_action"
@@ -99,18 +100,13 @@ class ReActAgent:
     def settings(self) -> dict[str, Any]:
         """Everything needed to run this agent again the same way."""
         return {
-            "agent": self.name,
-            "model": self.backend.model_name,
-            "backend": getattr(self.backend, "name", self.backend.provider),
-            "engine": self.backend.engine_version,
-            "max_new_tokens": self.max_new_tokens,
-            "temperature": self.temperature,
-            "seed": self.seed,
+            **base_settings(self.name, self.backend, max_new_tokens=self.max_new_tokens,
+                            temperature=self.temperature, seed=self.seed,
+                            prompt_version=REACT_PROMPT_VERSION),
             "tools": self.tools.names(),
             "max_steps": self.max_steps,
             "tool_timeout": self.tool_timeout,
             "max_observation_chars": self.max_observation_chars,
-            "prompt_version": REACT_PROMPT_VERSION,
         }
 
     def _build(self) -> Any:
@@ -196,19 +192,11 @@ class ReActAgent:
     # -- helpers ----------------------------------------------------------------------
 
     def _generate(self, messages: list[dict[str, str]]) -> tuple[Completion, str]:
-        request = GenerationRequest(messages=tuple(messages), max_new_tokens=self.max_new_tokens,
-                                    temperature=self.temperature, seed=self.seed, stop=STOP,
-                                    continue_final=True)
-        with self.recorder.chat(provider=self.backend.provider, model=self.backend.model_name,
-                                engine_version=self.backend.engine_version, messages=messages,
-                                max_tokens=self.max_new_tokens, temperature=self.temperature,
-                                seed=self.seed, stop=STOP) as span:
-            completion = self.backend.generate([request])[0]
-            self.recorder.chat_result(span, text=completion.text,
-                                      finish_reason=completion.finish_reason,
-                                      input_tokens=completion.prompt_tokens,
-                                      output_tokens=completion.completion_tokens)
-            return completion, span_hex_id(span)
+        # The reply continues the assistant's transcript; `Observation:` stops it so the model
+        # never writes a tool's result itself.
+        return traced_generate(self.recorder, self.backend, messages,
+                               max_new_tokens=self.max_new_tokens, temperature=self.temperature,
+                               seed=self.seed, stop=STOP, continue_final=True)
 
     def _char_ends(self, completion: Completion) -> list[int] | None:
         decode = getattr(self.backend, "decode", None)
