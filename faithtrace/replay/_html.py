@@ -27,7 +27,7 @@ _PAGE = """<!doctype html>
  aside{flex:1 1 45%} .card{background:#fff;border:1px solid #d9dee5;border-radius:6px;
    padding:10px 12px;margin-bottom:10px} .card h3{margin:0 0 6px;font-size:13px}
  pre{white-space:pre-wrap;margin:0;font-size:12px} nav{margin:0 0 12px}
- button{font:inherit;padding:4px 12px;margin-right:6px} .answer{font-size:16px;font-weight:600}
+ button{font:inherit;padding:4px 12px;margin-right:6px} .answer-value{font-size:16px;font-weight:600}
  .bad{color:#dc2626}
 </style></head><body>
 <header><div><b>__AGENT__</b> episode <code>__TRACE__</code> · __MODEL__</div>
@@ -36,7 +36,7 @@ _PAGE = """<!doctype html>
 <nav><button id="prev">◀ prev</button><button id="next">next ▶</button>
 <span id="pos"></span></nav><ol id="steps"></ol></section>
 <aside><div class="card"><h3>Step</h3><pre id="detail"></pre></div>
-<div class="card"><h3>Answer</h3><div id="answer" class="answer"></div></div>
+<div class="card"><h3>Answer</h3><div id="answer" class="answer-value"></div></div>
 <div class="card"><h3>Model calls</h3><pre id="calls"></pre></div>
 <div class="card"><h3>Retrieved documents</h3><pre id="docs"></pre></div></aside></main>
 <script id="episode" type="application/json">__DATA__</script>
