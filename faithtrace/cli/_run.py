@@ -81,7 +81,11 @@ def print_episode(episode: Episode) -> None:
         console.print(f"  [dim]{step.index:>2}[/dim] [{style}]{step.kind:<11}[/{style}] "
                       if style else f"  [dim]{step.index:>2}[/dim] {step.kind:<11} ",
                       end="")
-        console.print(step.text, markup=False, highlight=False)
+        text = step.text
+        if step.kind == "retrieval" and len(text) > 160:
+            # A retrieved chunk is long; its full text is in the trace (`faithtrace replay`).
+            text = text[:159] + "…"
+        console.print(text, markup=False, highlight=False)
     if episode.answer is not None:
         console.print(f"[bold]answer:[/bold] {episode.answer}  [dim]({episode.answer_source})[/dim]")
     else:
