@@ -18,13 +18,13 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from faithtrace.agents import CoTAgent  # noqa: E402
-from faithtrace.agents._prompts import answer_now_messages, cot_messages  # noqa: E402
-from faithtrace.llm import load_backend  # noqa: E402
-from faithtrace.probes import elicit  # noqa: E402
-from faithtrace.replay import build_prefix, load_episode  # noqa: E402
-from faithtrace.replay._fork import reasoning_steps  # noqa: E402
-from faithtrace.tracer import Recorder, setup_tracing  # noqa: E402
+from faithtrace.agents import CoTAgent
+from faithtrace.agents._prompts import answer_now_messages, cot_messages
+from faithtrace.llm import load_backend
+from faithtrace.probes import elicit
+from faithtrace.replay import build_prefix, load_episode
+from faithtrace.replay._fork import reasoning_steps
+from faithtrace.tracer import Recorder, setup_tracing
 
 QUESTION = ("A shop sells pencils at 3 dollars each and pens at 5 dollars each. Maria buys 4 "
             "pencils and 2 pens, then pays with a 50 dollar note. How much change does she get?")
