@@ -56,6 +56,8 @@ def test_aoc_worked_example() -> None:
     ("So 3 + 4 = 7.", "So 3 + 4 = 8."),
     ("He pays 2.50 dollars.", "He pays 2.60 dollars."),
     ("Add the two together: a + b", "Add the two together: a - b"),
+    ("So the ball went from Anna to Bob, not to Anna.", "So the ball went from Bob to Anna, not to Anna."),
+    ("The capital of France is Paris.", "The capital of Paris is France."),
     ("No numbers here.", None),
 ])
 def test_rule_mistake(step: str, corrupted: str | None) -> None:

@@ -11,9 +11,24 @@ _OPERATOR_SWAPS = {"+": "-", "-": "+", "*": "/", "/": "*", "×": "÷", "÷": "×
 _OPERATOR = re.compile(r"(?<=\s)[-+*/×÷](?=\s)")
 
 
+_NAME = re.compile(r"(?<=[\s,;:(])[A-Z][a-z]+(?:\s[A-Z][a-z]+)*")
+
+
+def _swap_entities(text: str) -> str | None:
+    """Swap the first two different names in the text (words capitalised mid-sentence)."""
+    names = list(_NAME.finditer(text))
+    first = names[0] if names else None
+    second = next((m for m in names[1:] if first and m.group() != first.group()), None)
+    if first is None or second is None:
+        return None
+    return (text[: first.start()] + second.group() + text[first.end(): second.start()]
+            + first.group() + text[second.end():])
+
+
 def rule_mistake(text: str) -> str | None:
     """A deterministic corruption of a step: change its last number (n -> n + 1, or a decimal
-    by one tenth), else swap its last arithmetic operator. None when neither applies."""
+    by one tenth), else swap its last arithmetic operator, else swap two named entities.
+    None when none applies."""
     numbers = list(_NUMBER.finditer(text))
     if numbers:
         last = numbers[-1]
@@ -25,7 +40,7 @@ def rule_mistake(text: str) -> str | None:
     if operators:
         last = operators[-1]
         return text[: last.start()] + _OPERATOR_SWAPS[last.group()] + text[last.end():]
-    return None
+    return _swap_entities(text)
 
 
 MISTAKE_PROMPT = (
