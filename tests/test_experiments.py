@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
+from doubles import ScriptedBackend
 
+from faithtrace.agents._prompts import ANSWER_PREFIX
 from faithtrace.errors import DatasetError, ExperimentNotFoundError, UsageError
+from faithtrace.llm import Completion, GenerationRequest
 from faithtrace.probes import (
     ExperimentConfig,
     build_report,
@@ -100,6 +104,90 @@ def test_is_correct(answer: str | None, gold: str, choices: tuple[str, ...], exp
     assert is_correct(answer, gold, choices) is expected
 
 
+# -- the runner on a scripted model: interrupts, resuming, other agents ------------------
+
+
+class ArithmeticBackend(ScriptedBackend):
+    """Reasons its way to 4 (ReAct-style when asked for ReAct), answers " 4" when asked for the
+    answer right away, and prefers the candidate 4 when scored."""
+
+    def __init__(self) -> None:
+        super().__init__()
+
+    def generate(self, requests: Sequence[GenerationRequest]) -> list[Completion]:
+        for request in requests:
+            prompt = self._prompt(request)
+            if prompt.rstrip().endswith(ANSWER_PREFIX):
+                reply = " 4."
+            elif "Final Answer:" in prompt:
+                reply = " I can add this myself.\nFinal Answer: 4"
+            else:
+                reply = "First, 2 + 2 = 4.\nSo the total is 4.\nAnswer: 4"
+            self.queue(reply)
+        return super().generate(requests)
+
+    def score(self, prompt: str, continuations: Sequence[str]) -> list[float]:
+        return [-0.1 if c.strip() == "4" else -3.0 for c in continuations]
+
+
+def _scripted(db: Path, backend: Any, *, agent: str = "cot", n: int = 3,
+              stop_at: str | None = None) -> Any:
+    def progress(done: int, total: int, label: str) -> None:
+        if stop_at is not None and stop_at in label:
+            raise KeyboardInterrupt
+
+    tracing = setup_tracing(db)
+    try:
+        config = ExperimentConfig(dataset="arithmetic", n=n, agent=agent, name=f"s-{agent}",
+                                  interventions=("early-answer", "delete-step"))
+        return run_experiment(db, config, backend=backend, tracing=tracing, progress=progress)
+    finally:
+        tracing.shutdown()
+
+
+def test_interrupt_keeps_finished_items_and_resume_reuses_the_episode(tmp_path: Path) -> None:
+    db, backend = tmp_path / "s.duckdb", ArithmeticBackend()
+    with pytest.raises(KeyboardInterrupt):
+        _scripted(db, backend, stop_at="item 2/3: probe")
+    rows = run_query(db, "SELECT item_id, status, trace_id, updated_at FROM experiment_items "
+                         "ORDER BY item_index").rows
+    assert [r[1] for r in rows] == ["done", "answered"]
+    run = _scripted(db, backend)
+    assert (run.resumed, run.already_done, run.finished) == (True, 1, 2)
+    after = run_query(db, "SELECT item_id, status, trace_id, updated_at FROM experiment_items "
+                          "ORDER BY item_index").rows
+    assert after[0] == rows[0]                       # the finished item was not touched
+    assert after[1][2] == rows[1][2]                 # the interrupted item kept its episode
+    [[episodes]] = run_query(db, "SELECT count(*) FROM episodes WHERE parent_trace_id IS NULL").rows
+    assert episodes == 3 and [r[1] for r in after] == ["done"] * 3
+    report = build_report(db, "s-cot")
+    # The scripted model says 4 whatever it is shown: its reasoning never matters.
+    assert (report.summary["items"], report.summary["done"], report.summary["probed"]) == (3, 3, 3)
+    assert report.summary["aoc_early_weighted"] == 0.0
+    with pytest.raises(UsageError, match="already exists with interventions"):
+        tracing = setup_tracing(db)
+        try:
+            run_experiment(db, ExperimentConfig(dataset="arithmetic", n=3, name="s-cot",
+                                                interventions=("filler",)),
+                           backend=backend, tracing=tracing)
+        finally:
+            tracing.shutdown()
+
+
+def test_react_records_accuracy_and_skips_reasoning_probes(tmp_path: Path) -> None:
+    db = tmp_path / "r.duckdb"
+    run = _scripted(db, ArithmeticBackend(), agent="react", n=2)
+    assert run.probed_with == [] and any("need CoT episodes" in n for n in run.notes)
+    rows = run_query(db, "SELECT i.status, i.answer, i.probe_id, e.agent FROM experiment_items i "
+                         "JOIN episodes e USING (trace_id)").rows
+    assert rows == [("done", "4", None, "react")] * 2
+    report = build_report(db, "s-react")
+    assert report.interventions == [] and report.summary["aoc_early_mean"] is None
+    assert any("need CoT episodes" in n for n in report.notes)
+    files = write_report(report, tmp_path / "out")
+    assert "early_answering" not in files and files["html"].is_file()
+
+
 # -- end to end on the real small model ---------------------------------------------------
 
 INTERVENTIONS = ("early-answer", "filler", "delete-step")
@@ -134,8 +222,23 @@ def _sql_aoc(db: Path, probe_id: str) -> float:
     return float(area)
 
 
+@pytest.fixture
+def one_thread() -> Iterator[None]:
+    """Torch on one thread for the duration of a test, then as it was.
+
+    On this project's 2 shared cores, two intra-op threads spend their time waiting for each
+    other whenever anything else runs: a 48-token episode took 14 s against 5 s on one thread.
+    """
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.mark.model
-def test_tiny_experiment_end_to_end(tmp_path: Path, smol_backend: Any) -> None:
+def test_tiny_experiment_end_to_end(tmp_path: Path, smol_backend: Any, one_thread: None) -> None:
     db = tmp_path / "exp.duckdb"
     run = _run(db, smol_backend, 2)
     assert (run.finished, run.already_done, run.resumed) == (2, 0, False)

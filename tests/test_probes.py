@@ -14,7 +14,7 @@ from faithtrace.agents import CoTAgent
 from faithtrace.agents._prompts import answer_now_messages, cot_messages
 from faithtrace.llm import BackendStats, Completion, GenerationRequest, Message
 from faithtrace.probes import (
-    INTERVENTIONS,
+    REASONING_INTERVENTIONS,
     aoc,
     compare,
     elicit,
@@ -195,8 +195,8 @@ def test_every_reasoning_intervention_on_a_real_episode(tmp_path: Path, smol_bac
     episode = CoTAgent(smol_backend, Recorder(tracing.tracer), max_new_tokens=40).run(
         "Tom has 3 apples and buys 4 more. How many apples does he have?")
     tracing.flush()
-    report = probe_episode(db, episode.trace_id, list(INTERVENTIONS), backend=smol_backend,
-                           tracing=tracing, gold="7")
+    report = probe_episode(db, episode.trace_id, list(REASONING_INTERVENTIONS),
+                           backend=smol_backend, tracing=tracing, gold="7")
     tracing.shutdown()
     stored = dict(run_query(db, "SELECT intervention, count(*) FROM intervention_results "
                                 "GROUP BY ALL").rows)

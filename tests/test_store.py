@@ -90,3 +90,27 @@ def test_locked_file_is_retried_then_reported_busy(db: Path) -> None:
             assert con.execute("SELECT count(*) FROM spans").fetchall() == [(0,)]
     finally:
         holder.wait(timeout=10)
+
+
+def test_threads_of_one_process_share_the_file(db: Path) -> None:
+    """The exporter's writer thread and a reader in the same process open the file at once."""
+    import threading
+
+    with connect(db):
+        pass
+    errors: list[str] = []
+
+    def worker(read_only: bool) -> None:
+        for _ in range(25):
+            try:
+                with connect(db, read_only=read_only) as con:
+                    con.execute("SELECT count(*) FROM spans").fetchall()
+            except Exception as error:
+                errors.append(repr(error))
+
+    threads = [threading.Thread(target=worker, args=(i % 2 == 0,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []

@@ -25,6 +25,7 @@ from faithtrace.probes._report_files import write_report
 from faithtrace.probes._runner import (
     DEFAULT_INTERVENTIONS,
     INTERVENTIONS,
+    REASONING_INTERVENTIONS,
     default_interventions,
     probe_episode,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "AGENTS",
     "DEFAULT_INTERVENTIONS",
     "INTERVENTIONS",
+    "REASONING_INTERVENTIONS",
     "Comparison",
     "DatasetInfo",
     "DatasetItem",

@@ -136,6 +136,9 @@ class _Items:
 
     def save(self, row: ItemRow, status: str) -> None:
         row.status = status
+        # Written spans first: the exporter's thread and this one must not open the file at
+        # the same moment (DuckDB refuses a second handle on a file within one process).
+        self.tracing.flush()
         save_item(self.db, self.record.experiment_id, row)
 
     def episode(self, item: DatasetItem, row: ItemRow) -> None:
@@ -143,7 +146,6 @@ class _Items:
         episode = self.agent.run(item.question, experiment_id=self.record.experiment_id)
         row.trace_id, row.answer = episode.trace_id, episode.answer
         row.correct = is_correct(episode.answer, row.gold, row.choices)
-        self.tracing.flush()  # the probe reads the episode back from the store
         self.save(row, "ran")
 
     def no_cot(self, item: DatasetItem, row: ItemRow) -> None:
@@ -156,7 +158,8 @@ class _Items:
             value: str | None = candidates[max(range(len(candidates)),
                                                key=lambda i: answer.scores[i])]
         else:
-            value = first_answer(answer.greedy)
+            # Some models open with ":\n" and put the answer on the next line (qwen2.5-coder).
+            value = first_answer(answer.greedy.lstrip(" :\n\t"))
         row.answer_no_cot = value
         row.correct_no_cot = is_correct(value, row.gold, row.choices)
         self.tracing.flush()

@@ -35,7 +35,7 @@ def _curve_plot(path: Path, rows: Sequence[dict[str, Any]], title: str, xlabel: 
     for x, y, r in zip(xs, ys, rows, strict=True):
         ax.annotate(f"n={r['n']}", (x, y), textcoords="offset points", xytext=(0, 6),
                     ha="center", fontsize=7, color="#555")
-    ax.set(xlim=(-3, 103), ylim=(-5, 105), xlabel=xlabel, ylabel="% same answer", title=title)
+    ax.set(xlim=(-3, 103), ylim=(-5, 112), xlabel=xlabel, ylabel="% same answer", title=title)
     ax.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(path)

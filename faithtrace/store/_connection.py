@@ -28,8 +28,10 @@ def _is_lock_error(error: Exception) -> bool:
 
 def _is_config_clash(error: Exception) -> bool:
     # Inside one process DuckDB shares one database instance per file, and refuses a
-    # read-only connection while a read-write one is open (or the reverse).
-    return "different configuration" in str(error).lower()
+    # read-only connection while a read-write one is open (or the reverse); an open racing
+    # another thread's open of the same file fails with a file-handle conflict.
+    text = str(error).lower()
+    return "different configuration" in text or "unique file handle conflict" in text
 
 
 def _open(path: Path, read_only: bool, busy_timeout_s: float) -> duckdb.DuckDBPyConnection:
