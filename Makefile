@@ -41,7 +41,7 @@ browser:
 	      chromium >/dev/null; } || echo "chromium could not be installed: the HTML page test will be skipped"
 
 test: install-test browser
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=15
 
 run: install-run
 	$(BIN)/python examples/demo.py
