@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from opentelemetry.trace import Span
+
+from faithtrace.errors import UsageError
 from faithtrace.llm import Backend, Completion, GenerationRequest, Message
-from faithtrace.tracer import Recorder, span_hex_id
+from faithtrace.tracer import Recorder, span_hex_id, trace_hex_id
 
 
 def traced_generate(recorder: Recorder, backend: Backend, messages: Sequence[Message], *,
@@ -42,3 +45,19 @@ def base_settings(agent: str, backend: Backend, *, max_new_tokens: int, temperat
         "seed": seed,
         "prompt_version": prompt_version,
     }
+
+
+def require_question(question: str) -> None:
+    """An empty question is the user's mistake, refused before any model call."""
+    if not question or not question.strip():
+        raise UsageError("the question is empty; pass the question to answer as text")
+
+
+def record_outcome(recorder: Recorder, root: Span, state: Mapping[str, Any]) -> dict[str, Any]:
+    """Write a finished graph state's answer (or why there is none) on the episode's root span,
+    and return the `Episode` fields it decides."""
+    steps = state.get("steps", [])
+    outcome = {"answer": state.get("answer"), "answer_source": state.get("answer_source"),
+               "no_answer_reason": state.get("no_answer_reason")}
+    recorder.finish_episode(root, step_count=len(steps), **outcome)
+    return {"trace_id": trace_hex_id(root), "steps": steps, **outcome}

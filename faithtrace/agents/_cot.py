@@ -7,13 +7,17 @@ from typing import Any, TypedDict
 from langgraph.graph import END, START, StateGraph
 
 from faithtrace.agents._answer import first_answer, parse_answer
-from faithtrace.agents._calls import base_settings, traced_generate
+from faithtrace.agents._calls import (
+    base_settings,
+    record_outcome,
+    require_question,
+    traced_generate,
+)
 from faithtrace.agents._episode import Episode
 from faithtrace.agents._prompts import COT_PROMPT_VERSION, answer_now_messages, cot_messages
 from faithtrace.agents._steps import Step, char_span_to_tokens, segment, token_char_ends
-from faithtrace.errors import UsageError
 from faithtrace.llm import Backend, Completion
-from faithtrace.tracer import ForkOrigin, Recorder, trace_hex_id
+from faithtrace.tracer import ForkOrigin, Recorder
 
 
 class CoTState(TypedDict, total=False):
@@ -161,22 +165,13 @@ class CoTAgent:
     def _run(self, inputs: CoTState, *, origin: ForkOrigin | None = None,
              experiment_id: str | None = None) -> Episode:
         question = inputs["question"]
-        if not question or not question.strip():
-            raise UsageError("the question is empty; pass the question to answer as text")
+        require_question(question)
         settings = self.settings()
         with self.recorder.episode(self.name, question, settings, origin=origin,
                                    experiment_id=experiment_id) as root:
             state: CoTState = self.graph.invoke(inputs)
-            steps = state.get("steps", [])
-            self.recorder.finish_episode(root, answer=state.get("answer"),
-                                         answer_source=state.get("answer_source"),
-                                         no_answer_reason=state.get("no_answer_reason"),
-                                         step_count=len(steps))
-            return Episode(trace_id=trace_hex_id(root), agent=self.name, question=question,
-                           steps=steps, answer=state.get("answer"),
-                           answer_source=state.get("answer_source"),
-                           no_answer_reason=state.get("no_answer_reason"),
-                           settings=settings,
+            return Episode(**record_outcome(self.recorder, root, state), agent=self.name,
+                           question=question, settings=settings,
                            completion=(inputs.get("prefix") or "") + state["completion"].text)
 
 

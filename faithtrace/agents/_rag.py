@@ -14,7 +14,12 @@ from typing import Any, TypedDict
 from langgraph.graph import END, START, StateGraph
 
 from faithtrace.agents._answer import normalize, parse_answer
-from faithtrace.agents._calls import base_settings, traced_generate
+from faithtrace.agents._calls import (
+    base_settings,
+    record_outcome,
+    require_question,
+    traced_generate,
+)
 from faithtrace.agents._episode import Episode
 from faithtrace.agents._steps import Step, char_span_to_tokens, segment, token_char_ends
 from faithtrace.errors import UsageError
@@ -22,7 +27,7 @@ from faithtrace.llm import Backend, Completion
 
 # A runtime import: LangGraph reads the state's type hints. It loads neither torch nor faiss.
 from faithtrace.retrieval import RetrievedDocument, Retriever
-from faithtrace.tracer import ForkOrigin, Recorder, span_hex_id, trace_hex_id
+from faithtrace.tracer import ForkOrigin, Recorder, span_hex_id
 
 RAG_PROMPT_VERSION = "rag-v1"
 RAG_SYSTEM = (
@@ -225,23 +230,15 @@ class RAGAgent:
     def run(self, question: str, *, origin: ForkOrigin | None = None,
             experiment_id: str | None = None) -> RAGEpisode:
         """Run one traced episode and return it (`origin` links a re-run to its original)."""
-        if not question or not question.strip():
-            raise UsageError("the question is empty; pass the question to answer as text")
+        require_question(question)
         settings = self.settings()
         with self.recorder.episode(self.name, question, settings, origin=origin,
                                    experiment_id=experiment_id) as root:
             state: RAGState = self.graph.invoke({"question": question})
-            steps = state.get("steps", [])
             citations = state.get("citations", [])
             self.recorder.citations(root, citations)
-            self.recorder.finish_episode(root, answer=state.get("answer"),
-                                         answer_source=state.get("answer_source"),
-                                         no_answer_reason=state.get("no_answer_reason"),
-                                         step_count=len(steps))
-            return RAGEpisode(trace_id=trace_hex_id(root), agent=self.name, question=question,
-                              steps=steps, answer=state.get("answer"),
-                              answer_source=state.get("answer_source"),
-                              no_answer_reason=state.get("no_answer_reason"),
-                              settings=settings, completion=state["completion"].text,
+            return RAGEpisode(**record_outcome(self.recorder, root, state), agent=self.name,
+                              question=question, settings=settings,
+                              completion=state["completion"].text,
                               documents=[d.to_dict() for d in state.get("documents", [])],
                               citations=citations)

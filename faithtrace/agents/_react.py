@@ -16,7 +16,12 @@ from typing import Any, TypedDict
 
 from langgraph.graph import END, START, StateGraph
 
-from faithtrace.agents._calls import base_settings, traced_generate
+from faithtrace.agents._calls import (
+    base_settings,
+    record_outcome,
+    require_question,
+    traced_generate,
+)
 from faithtrace.agents._episode import Episode
 from faithtrace.agents._prompts import (
     REACT_OBSERVATION,
@@ -29,7 +34,7 @@ from faithtrace.agents._steps import Step, char_span_to_tokens, token_char_ends
 from faithtrace.agents._tools import Tool, ToolRegistry, call_with_timeout, default_registry
 from faithtrace.errors import FaithtraceError, UsageError
 from faithtrace.llm import Backend, Completion
-from faithtrace.tracer import ForkOrigin, Recorder, span_hex_id, trace_hex_id
+from faithtrace.tracer import ForkOrigin, Recorder, span_hex_id
 
 INVALID_ACTION_TOOL = "invalid_action"
 """The tool name on the `execute_tool` span of an action that could not be read."""
@@ -238,8 +243,7 @@ class ReActAgent:
     def run(self, question: str, *, origin: ForkOrigin | None = None,
             experiment_id: str | None = None) -> Episode:
         """Run one traced episode and return it (`origin` links a re-run to its original)."""
-        if not question or not question.strip():
-            raise UsageError("the question is empty; pass the question to answer as text")
+        require_question(question)
         settings = self.settings()
         with self.recorder.episode(self.name, question, settings, origin=origin,
                                    experiment_id=experiment_id) as root:
@@ -247,13 +251,6 @@ class ReActAgent:
             state: ReActState = self.graph.invoke(
                 {"question": question, "transcript": REACT_START, "steps": []},
                 config={"recursion_limit": 3 * self.max_steps + 5})
-            steps = state.get("steps", [])
-            self.recorder.finish_episode(root, answer=state.get("answer"),
-                                         answer_source=state.get("answer_source"),
-                                         no_answer_reason=state.get("no_answer_reason"),
-                                         step_count=len(steps))
-            return Episode(trace_id=trace_hex_id(root), agent=self.name, question=question,
-                           steps=steps, answer=state.get("answer"),
-                           answer_source=state.get("answer_source"),
-                           no_answer_reason=state.get("no_answer_reason"),
-                           settings=settings, completion=state.get("transcript", ""))
+            return Episode(**record_outcome(self.recorder, root, state), agent=self.name,
+                           question=question, settings=settings,
+                           completion=state.get("transcript", ""))

@@ -12,9 +12,8 @@ from types import ModuleType
 
 from rich.console import Console
 
-from faithtrace.agents import CoTAgent, Episode
+from faithtrace.agents import CoTAgent, Episode, require_question
 from faithtrace.cli._output import print_json
-from faithtrace.errors import UsageError
 from faithtrace.llm import BACKENDS, DEFAULT_DEMO_MODEL, Backend, load_backend
 from faithtrace.tracer import Recorder, Tracing, setup_tracing
 
@@ -56,11 +55,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
         module.register(agents, add_db)
 
 
-def check_question(question: str) -> None:
-    if not question.strip():
-        raise UsageError("the question is empty; pass the question to answer as text")
-
-
 def report(episode: Episode, args: argparse.Namespace, tracing: Tracing) -> None:
     """Print a finished episode: JSON with --json, else steps and answer for people."""
     if args.json:
@@ -94,7 +88,7 @@ def print_episode(episode: Episode) -> None:
 
 def start(args: argparse.Namespace) -> tuple[Tracing, Backend, Recorder]:
     """Tracing, the model backend and a recorder, from the shared options."""
-    check_question(args.question)
+    require_question(args.question)
     tracing = setup_tracing(args.db)
     print(f"loading {args.model} ...", file=sys.stderr)
     backend = load_backend(args.backend, args.model)

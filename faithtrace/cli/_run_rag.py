@@ -6,7 +6,8 @@ import argparse
 import sys
 from collections.abc import Callable
 
-from faithtrace.cli._run import add_agent_parser, check_question, report, start
+from faithtrace.agents import require_question
+from faithtrace.cli._run import add_agent_parser, report, start
 
 
 def register(agents: argparse._SubParsersAction[argparse.ArgumentParser],
@@ -34,7 +35,7 @@ def run_rag(args: argparse.Namespace) -> int:
         indexes_dir,
     )
 
-    check_question(args.question)
+    require_question(args.question)
     if args.k < 1:
         raise UsageError(f"--k must be at least 1 (got {args.k})")
     embedder = Embedder()

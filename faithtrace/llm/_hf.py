@@ -16,9 +16,9 @@ from faithtrace.llm._protocol import (
     BranchAnswer,
     Completion,
     GenerationRequest,
-    Message,
 )
 from faithtrace.llm._registry import resolve_model
+from faithtrace.llm._text import TokenizerText, score_inputs
 
 
 def _truncate_at_stop(text: str, stops: Sequence[str]) -> tuple[str, str | None]:
@@ -30,7 +30,7 @@ def _truncate_at_stop(text: str, stops: Sequence[str]) -> tuple[str, str | None]
     return text[:cut], which
 
 
-class HFBackend:
+class HFBackend(TokenizerText):
     """Runs a model with transformers. Generation is batched with left padding."""
 
     provider = "transformers"
@@ -61,34 +61,6 @@ class HFBackend:
         self.device = device
         # generate() and score() mutate caches; one model call at a time keeps them honest.
         self._lock = threading.Lock()
-
-    # -- text helpers -----------------------------------------------------------------
-
-    def render(self, messages: Sequence[Message], *, continue_final: bool = False) -> str:
-        rendered = self.tokenizer.apply_chat_template(
-            list(messages),
-            tokenize=False,
-            add_generation_prompt=not continue_final,
-            continue_final_message=continue_final,
-        )
-        return str(rendered)
-
-    def encode(self, text: str) -> list[int]:
-        """Token ids of `text`, with no special tokens added (templates carry their own)."""
-        return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
-
-    def count_tokens(self, text: str) -> int:
-        return len(self.encode(text))
-
-    def decode(self, ids: Sequence[int]) -> str:
-        return str(self.tokenizer.decode(list(ids), skip_special_tokens=True))
-
-    def _prompt_of(self, request: GenerationRequest) -> str:
-        if request.prompt is not None:
-            return request.prompt
-        if not request.messages:
-            raise UsageError("a generation request needs messages or a prompt")
-        return self.render(request.messages, continue_final=request.continue_final)
 
     # -- generation -------------------------------------------------------------------
 
@@ -166,12 +138,7 @@ class HFBackend:
         """One forward pass over the prompt, then all continuations batched on its KV cache."""
         if not continuations:
             return []
-        prompt_ids = self.encode(prompt)
-        if not prompt_ids:
-            raise UsageError("score() needs a non-empty prompt")
-        conts = [self.encode(c) for c in continuations]
-        if any(not c for c in conts):
-            raise UsageError("score() continuations must be non-empty")
+        prompt_ids, conts = score_inputs(self.encode, prompt, continuations)
         with self._lock, torch.inference_mode():
             prefix = self.model(input_ids=torch.tensor([prompt_ids], device=self.device),
                                 use_cache=True)

@@ -12,9 +12,10 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from faithtrace.errors import BackendError, UsageError
-from faithtrace.llm._protocol import BackendStats, Completion, GenerationRequest, Message
+from faithtrace.errors import BackendError
+from faithtrace.llm._protocol import BackendStats, Completion, GenerationRequest
 from faithtrace.llm._registry import resolve_model
+from faithtrace.llm._text import TokenizerText, score_inputs
 
 INSTALL_HINT = (
     "vLLM is not installed in this environment; run `make install-vllm` (CPU build in .venv-vllm) "
@@ -38,16 +39,7 @@ def load_tokenizer(path: str) -> Any:
     return AutoTokenizer.from_pretrained(path)
 
 
-def render_chat(tokenizer: Any, messages: Sequence[Message], continue_final: bool) -> str:
-    """Chat messages as prompt text, with the model's chat template (same call as `hf`)."""
-    rendered = tokenizer.apply_chat_template(
-        list(messages), tokenize=False,
-        add_generation_prompt=not continue_final, continue_final_message=continue_final,
-    )
-    return str(rendered)
-
-
-class VLLMBackend:
+class VLLMBackend(TokenizerText):
     """Runs a model in this process with `vllm.LLM`; float32 on CPU unless told otherwise."""
 
     provider = "vllm"
@@ -80,28 +72,6 @@ class VLLMBackend:
         core = getattr(self.llm.llm_engine, "engine_core", None)
         if core is not None:
             core.shutdown()
-
-    # -- text helpers -----------------------------------------------------------------
-
-    def render(self, messages: Sequence[Message], *, continue_final: bool = False) -> str:
-        return render_chat(self.tokenizer, messages, continue_final)
-
-    def encode(self, text: str) -> list[int]:
-        """Token ids of `text`, with no special tokens added (templates carry their own)."""
-        return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
-
-    def count_tokens(self, text: str) -> int:
-        return len(self.encode(text))
-
-    def decode(self, ids: Sequence[int]) -> str:
-        return str(self.tokenizer.decode(list(ids), skip_special_tokens=True))
-
-    def _prompt_of(self, request: GenerationRequest) -> str:
-        if request.prompt is not None:
-            return request.prompt
-        if not request.messages:
-            raise UsageError("a generation request needs messages or a prompt")
-        return self.render(request.messages, continue_final=request.continue_final)
 
     def _run(self, prompts: list[list[int]], params: Any) -> list[Any]:
         inputs = [{"prompt_token_ids": ids} for ids in prompts]
@@ -170,12 +140,7 @@ class VLLMBackend:
         """
         if not continuations:
             return []
-        prompt_ids = self.encode(prompt)
-        if not prompt_ids:
-            raise UsageError("score() needs a non-empty prompt")
-        conts = [self.encode(c) for c in continuations]
-        if any(not c for c in conts):
-            raise UsageError("score() continuations must be non-empty")
+        prompt_ids, conts = score_inputs(self.encode, prompt, continuations)
         sequences = [prompt_ids + c for c in conts]
         outputs = self._run(sequences, self._score_params(read_cache=self.prefix_caching))
         # The logprob at position p comes from the logits at p - 1, which must be computed.

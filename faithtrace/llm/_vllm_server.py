@@ -26,6 +26,7 @@ from opentelemetry import propagate
 from faithtrace.errors import BackendError, UsageError
 from faithtrace.llm._protocol import BackendStats, Completion, GenerationRequest, Message
 from faithtrace.llm._registry import resolve_model
+from faithtrace.llm._text import score_inputs
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 
@@ -167,12 +168,7 @@ class VLLMServerBackend:
         """One completions call over all prompt+continuation id lists, with `echo` logprobs."""
         if not continuations:
             return []
-        prompt_ids = self.encode(prompt)
-        if not prompt_ids:
-            raise UsageError("score() needs a non-empty prompt")
-        conts = [self.encode(c) for c in continuations]
-        if any(not c for c in conts):
-            raise UsageError("score() continuations must be non-empty")
+        prompt_ids, conts = score_inputs(self.encode, prompt, continuations)
         reply = self._call("POST", "/v1/completions", {
             "model": self.served_model, "prompt": [prompt_ids + c for c in conts],
             "max_tokens": 1, "temperature": 0, "echo": True, "logprobs": 0,
