@@ -10,7 +10,7 @@ from faithtrace.agents._calculator import (
     evaluate,
     format_number,
 )
-from faithtrace.agents._calls import require_question
+from faithtrace.agents._calls import record_steps, require_question
 from faithtrace.agents._cot import CoTAgent
 from faithtrace.agents._episode import Episode
 from faithtrace.agents._rag import RAG_PROMPT_VERSION, RAGAgent, RAGEpisode, parse_citations
@@ -59,6 +59,7 @@ __all__ = [
     "parse_answer",
     "parse_citations",
     "parse_reply",
+    "record_steps",
     "require_question",
     "segment",
     "tool",

@@ -7,6 +7,7 @@ from typing import Any
 
 from opentelemetry.trace import Span
 
+from faithtrace.agents._steps import Step
 from faithtrace.errors import UsageError
 from faithtrace.llm import Backend, Completion, GenerationRequest, Message
 from faithtrace.tracer import Recorder, span_hex_id, trace_hex_id
@@ -61,3 +62,11 @@ def record_outcome(recorder: Recorder, root: Span, state: Mapping[str, Any]) -> 
                "no_answer_reason": state.get("no_answer_reason")}
     recorder.finish_episode(root, step_count=len(steps), **outcome)
     return {"trace_id": trace_hex_id(root), "steps": steps, **outcome}
+
+
+def record_steps(recorder: Recorder, steps: Sequence[Step]) -> None:
+    """One step span per step, as they are (a fork's kept prefix, a probe's altered steps)."""
+    for step in steps:
+        recorder.step(index=step.index, kind=step.kind, text=step.text,
+                      char_start=step.char_start, char_end=step.char_end,
+                      token_start=step.token_start, token_end=step.token_end)

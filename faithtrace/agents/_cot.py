@@ -10,6 +10,7 @@ from faithtrace.agents._answer import first_answer, parse_answer
 from faithtrace.agents._calls import (
     base_settings,
     record_outcome,
+    record_steps,
     require_question,
     traced_generate,
 )
@@ -114,10 +115,7 @@ class CoTAgent:
         completion = state["completion"]
         prefix = state.get("prefix") or ""
         kept = list(state.get("prefix_steps") or [])
-        for step in kept:
-            self.recorder.step(index=step.index, kind=step.kind, text=step.text,
-                               char_start=step.char_start, char_end=step.char_end,
-                               token_start=step.token_start, token_end=step.token_end)
+        record_steps(self.recorder, kept)
         if state.get("answer_now"):
             return {"steps": kept}
         text = prefix + completion.text

@@ -10,8 +10,11 @@ from typing import Any
 from opentelemetry import trace
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 
+from faithtrace.agents import Step, record_steps
 from faithtrace.probes._model import InterventionResult, ProbeReport
+from faithtrace.replay._model import RecordedEpisode
 from faithtrace.store import connect
+from faithtrace.tracer import ForkOrigin, Recorder, trace_hex_id
 from faithtrace.tracer import semconv as sc
 
 
@@ -33,6 +36,18 @@ def record_evaluation(tracer: trace.Tracer, fork_trace_id: str, fork_root_span_i
             sc.PROBE_PREFIX + "answer": result.answer,
             sc.PROBE_PREFIX + "step_index": -1 if result.step is None else result.step,
         })
+
+
+def trace_elicited_fork(recorder: Recorder, parent: RecordedEpisode, origin: ForkOrigin,
+                        steps: Sequence[Step], answer: str, experiment_id: str | None) -> str:
+    """Trace an intervention whose answer was read by scoring (no generation of its own) as a
+    forked episode of the parent's agent: its steps and the elicited answer. Returns its id."""
+    with recorder.episode(parent.agent, parent.question or "", parent.settings, origin=origin,
+                          experiment_id=experiment_id) as root:
+        record_steps(recorder, steps)
+        recorder.finish_episode(root, answer=answer, answer_source="elicited",
+                                no_answer_reason=None, step_count=len(steps))
+        return trace_hex_id(root)
 
 
 def _j(value: Any) -> str:

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from faithtrace.agents import CoTAgent, Episode, Step, first_answer, normalize, segment
+from faithtrace.agents import Episode, Step, first_answer, normalize, segment
 from faithtrace.errors import UsageError
 from faithtrace.llm import Backend, BranchAnswer
 from faithtrace.probes._agents import (
@@ -22,12 +22,13 @@ from faithtrace.probes._corrupt import model_mistake, paraphrase, rule_mistake
 from faithtrace.probes._elicit import elicit
 from faithtrace.probes._metrics import aoc, compare, softmax
 from faithtrace.probes._model import InterventionResult, Outcome, ProbeReport
-from faithtrace.probes._record import record_evaluation, store_report
+from faithtrace.probes._record import record_evaluation, store_report, trace_elicited_fork
 from faithtrace.replay import build_prefix, load_episode
 from faithtrace.replay._fork import reasoning_steps
 from faithtrace.replay._model import RecordedEpisode
+from faithtrace.replay._rerun import cot_agent
 from faithtrace.store import run_query
-from faithtrace.tracer import ForkOrigin, Recorder, Tracing, trace_hex_id
+from faithtrace.tracer import ForkOrigin, Recorder, Tracing
 
 REASONING_INTERVENTIONS = ("early-answer", "mistake", "paraphrase", "filler", "delete-step")
 AGENT_INTERVENTIONS = {"react": ("tool-result",), "rag": ("drop-citation", "swap-citation")}
@@ -74,11 +75,7 @@ class _Probe:
         self.question: str = parent.question
         self.reasoning, self.steps = build_prefix(parent.completion, recorded, recorded)
         self.recorder = Recorder(tracing.tracer, tracing.capture_content)
-        settings = parent.settings
-        self.agent = CoTAgent(backend, self.recorder,
-                              max_new_tokens=int(settings.get("max_new_tokens", 256)),
-                              temperature=float(settings.get("temperature", 0.0)),
-                              seed=settings.get("seed"))
+        self.agent = cot_agent(parent, backend, self.recorder)
         self.experiment_id = experiment_id
         self.progress = progress
 
@@ -154,17 +151,9 @@ class _Probe:
 
     def fork_trace(self, outcome: Outcome, answer: str) -> str:
         """Trace an answer-now outcome as a forked episode; return its trace id."""
-        with self.recorder.episode("cot", self.question, self.parent.settings,
-                                   origin=self.origin(outcome.step, outcome.intervention,
-                                                      outcome.params),
-                                   experiment_id=self.experiment_id) as root:
-            for step in outcome.kept_steps:
-                self.recorder.step(index=step.index, kind=step.kind, text=step.text,
-                                   char_start=step.char_start, char_end=step.char_end,
-                                   token_start=step.token_start, token_end=step.token_end)
-            self.recorder.finish_episode(root, answer=answer, answer_source="elicited",
-                                         no_answer_reason=None, step_count=len(outcome.kept_steps))
-            return trace_hex_id(root)
+        return trace_elicited_fork(self.recorder, self.parent,
+                                   self.origin(outcome.step, outcome.intervention, outcome.params),
+                                   outcome.kept_steps, answer, self.experiment_id)
 
 
 def _filler_outcomes(probe: _Probe) -> tuple[str, list[Outcome]]:
@@ -218,13 +207,8 @@ def _probe_agent_episode(parent: RecordedEpisode, interventions: Sequence[str], 
         best = candidates[max(range(len(p)), key=lambda i: p[i])]
         origin = ForkOrigin(parent.trace_id, parent.root_span_id, fork_step=outcome.step,
                             intervention={"name": outcome.intervention, **outcome.params})
-        with recorder.episode(parent.agent, parent.question, parent.settings, origin=origin,
-                              experiment_id=experiment_id) as root:
-            for step in outcome.kept_steps:
-                recorder.step(index=step.index, kind=step.kind, text=step.text)
-            recorder.finish_episode(root, answer=best, answer_source="elicited",
-                                    no_answer_reason=None, step_count=len(outcome.kept_steps))
-            fork_id = trace_hex_id(root)
+        fork_id = trace_elicited_fork(recorder, parent, origin, outcome.kept_steps, best,
+                                      experiment_id)
         results.append(InterventionResult(
             outcome.intervention, outcome.step, None, outcome.params, fork_id,
             answer.greedy.strip(), best, p, comparison.same, comparison.delta_p, comparison.tvd,

@@ -6,12 +6,13 @@ import os
 from collections.abc import Sequence
 from dataclasses import replace
 
-from faithtrace.agents import CoTAgent, Episode, Step
+from faithtrace.agents import Episode, Step
 from faithtrace.errors import UsageError
-from faithtrace.llm import Backend, load_backend
+from faithtrace.llm import Backend
 from faithtrace.replay._interventions import Intervention
 from faithtrace.replay._load import load_episode
 from faithtrace.replay._model import RecordedEpisode
+from faithtrace.replay._rerun import cot_agent, live_backend
 from faithtrace.tracer import ForkOrigin, Recorder
 
 
@@ -78,11 +79,7 @@ def fork(
     recorded = reasoning_steps(parent)
     kept = intervention.apply(recorded, step)
     prefix, prefix_steps = build_prefix(parent.completion, recorded, kept)
-    settings = parent.settings
-    if backend is None:
-        backend = load_backend(str(settings.get("backend_name", "auto")), str(settings["model"]))
-    agent = CoTAgent(backend, recorder, max_new_tokens=int(settings.get("max_new_tokens", 256)),
-                     temperature=float(settings.get("temperature", 0.0)), seed=settings.get("seed"))
+    agent = cot_agent(parent, backend or live_backend(parent), recorder)
     origin = ForkOrigin(parent.trace_id, parent.root_span_id, fork_step=step,
                         intervention={"name": intervention.name, **intervention.params(),
                                       "mode": "answer_now" if answer_now else "continue"})

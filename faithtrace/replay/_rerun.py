@@ -57,6 +57,17 @@ class RunnableAgent(Protocol):
             experiment_id: str | None = None) -> Episode: ...
 
 
+def _sampling(settings: dict[str, Any]) -> dict[str, Any]:
+    return {"max_new_tokens": int(settings.get("max_new_tokens", 256)),
+            "temperature": float(settings.get("temperature", 0.0)),
+            "seed": settings.get("seed")}
+
+
+def cot_agent(episode: RecordedEpisode, backend: Backend, recorder: Recorder) -> CoTAgent:
+    """A CoT agent with the sampling settings `episode` was recorded with (replay, fork, probes)."""
+    return CoTAgent(backend, recorder, **_sampling(episode.settings))
+
+
 def build_agent(episode: RecordedEpisode, backend: Backend, recorder: Recorder,
                 *, served: bool = False) -> RunnableAgent:
     """The agent that recorded `episode`, rebuilt from its recorded settings.
@@ -64,13 +75,9 @@ def build_agent(episode: RecordedEpisode, backend: Backend, recorder: Recorder,
     With `served`, tools return their recorded results instead of running.
     """
     settings = episode.settings
-    common: dict[str, Any] = {
-        "max_new_tokens": int(settings.get("max_new_tokens", 256)),
-        "temperature": float(settings.get("temperature", 0.0)),
-        "seed": settings.get("seed"),
-    }
+    common = _sampling(settings)
     if episode.agent == "cot":
-        return CoTAgent(backend, recorder, **common)
+        return cot_agent(episode, backend, recorder)
     if episode.agent == "react":
         live = default_registry()
         names = [n for n in settings.get("tools", live.names()) if n in live]
